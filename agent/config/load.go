@@ -1,0 +1,182 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults, shared by every package that acts on the config.
+const (
+	DefaultVolume     = "/data"
+	DefaultTemplate   = "/usr/share/appagent/template"
+	DefaultMigrations = "/usr/libexec/appagent/migrations"
+	DefaultInit       = "/sbin/init"
+)
+
+// Load reads and validates the declaration at path. On invalid input it returns a
+// *ReportError listing every problem, and no Config.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w (an image declares itself in %s; see docs/config.md)", err, DefaultPath)
+	}
+	c, rep := Parse(path, data)
+	if err := rep.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse decodes and validates data read from file. The report holds every problem, errors and
+// warnings; the Config is only meaningful when the report has no errors.
+func Parse(file string, data []byte) (*Config, Report) {
+	var rep Report
+	c := &Config{File: file}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		rep.Add(yamlProblem(file, err))
+		return c, rep
+	}
+	if len(root.Content) == 0 {
+		rep.Add(Problem{File: file, Line: 1, Severity: Error, Message: "the file is empty; it needs at least a volume: section (see docs/config.md)"})
+		return c, rep
+	}
+	checkKeys(file, &root, reflect.TypeOf(Config{}), "", &rep)
+	if err := root.Decode(c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, m := range te.Errors {
+				rep.Add(yamlProblem(file, errors.New(m)))
+			}
+		} else {
+			rep.Add(yamlProblem(file, err))
+		}
+	}
+	c.File = file
+	for i := range c.Volume.Paths {
+		c.Volume.Paths[i].File = file
+	}
+	if rep.HasErrors() {
+		return c, rep
+	}
+	c.applyDefaults()
+	c.validate(&rep)
+	return c, rep
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): `)
+
+// yamlProblem turns a yaml.v3 message ("yaml: line 3: ...") into a located problem.
+func yamlProblem(file string, err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	p := Problem{File: file, Severity: Error}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		msg = strings.Replace(msg, m[0], "", 1)
+	}
+	msg = strings.ReplaceAll(msg, "!!str", "text")
+	msg = strings.ReplaceAll(msg, "!!int", "a number")
+	msg = strings.ReplaceAll(msg, "!!seq", "a list")
+	msg = strings.ReplaceAll(msg, "!!map", "a mapping")
+	p.Message = msg
+	return p
+}
+
+func (c *Config) applyDefaults() {
+	if c.Version == 0 {
+		c.Version = 1
+	}
+	if c.Volume.Path == "" {
+		c.Volume.Path = DefaultVolume
+	}
+	if c.Volume.Template == "" {
+		c.Volume.Template = DefaultTemplate
+	}
+	if c.Volume.Format == 0 {
+		c.Volume.Format = 1
+	}
+	if c.Volume.Migrations == "" {
+		c.Volume.Migrations = DefaultMigrations
+	}
+	if c.Container.Init == "" {
+		c.Container.Init = DefaultInit
+	}
+	if c.Logs.Format == "" {
+		c.Logs.Format = "short"
+	}
+	if c.Logs.Priority == "" {
+		c.Logs.Priority = "info"
+	}
+	for i := range c.Parameters {
+		if c.Parameters[i].Type == "" {
+			c.Parameters[i].Type = "string"
+		}
+		if c.Parameters[i].OnChange == "" {
+			c.Parameters[i].OnChange = "ignore"
+		}
+	}
+}
+
+// LoadPathsFile reads a plain volume list: one absolute path a line, blank lines and # comments
+// ignored, a trailing " optional" marks an optional path. Problems are added to rep.
+func LoadPathsFile(file string, data []byte, rep *Report) []VolumePath {
+	var out []VolumePath
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if i := strings.IndexByte(text, '#'); i >= 0 {
+			text = text[:i]
+		}
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		vp := VolumePath{File: file, Line: line}
+		fields := strings.Fields(text)
+		switch {
+		case len(fields) == 1:
+			vp.Path = fields[0]
+		case len(fields) == 2 && fields[1] == "optional":
+			vp.Path, vp.Optional = fields[0], true
+		default:
+			rep.Add(Problem{File: file, Line: line, Severity: Error,
+				Message: fmt.Sprintf("%q: expected one path a line, optionally followed by the word optional (paths with spaces belong in appagent.yaml's volume.paths)", text)})
+			continue
+		}
+		out = append(out, vp)
+	}
+	if err := sc.Err(); err != nil {
+		rep.Add(Problem{File: file, Line: line + 1, Severity: Error, Message: err.Error()})
+	}
+	return out
+}
+
+// VolumePaths returns the declared paths with those of volume.paths_file appended, reading
+// the file relative to root (an image root during tests, "/" in a real image).
+func (c *Config) VolumePaths(root string) ([]VolumePath, Report) {
+	var rep Report
+	paths := append([]VolumePath(nil), c.Volume.Paths...)
+	if c.Volume.PathsFile != "" {
+		data, err := os.ReadFile(strings.TrimSuffix(root, "/") + c.Volume.PathsFile)
+		if err != nil {
+			rep.Add(Problem{File: c.File, Key: "volume.paths_file", Severity: Error,
+				Message: fmt.Sprintf("cannot read the volume list: %v", err)})
+		} else {
+			paths = append(paths, LoadPathsFile(c.Volume.PathsFile, data, &rep)...)
+		}
+	}
+	ValidateVolumePaths(c.Volume, paths, &rep)
+	return paths, rep
+}

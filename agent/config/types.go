@@ -1,0 +1,207 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultPath is where an image keeps its declaration.
+const DefaultPath = "/etc/appagent/appagent.yaml"
+
+// Config is the image's declaration. Field comments are the documentation of the file format
+// (docs/config.md repeats them with examples).
+type Config struct {
+	// File is the path the config was read from (not a YAML key).
+	File string `yaml:"-"`
+
+	// Version of the file format; 1 is the only one so far.
+	Version int `yaml:"version"`
+
+	Volume     Volume      `yaml:"volume"`
+	Parameters []Parameter `yaml:"parameters"`
+	// Identity names the parameter that holds the container's FQDN, for applications that
+	// need a name other than the runtime's hostname.
+	Identity  string    `yaml:"identity"`
+	Units     []Unit    `yaml:"units"`
+	Hooks     Hooks     `yaml:"hooks"`
+	Logs      Logs      `yaml:"logs"`
+	Container Container `yaml:"container"`
+	Diff      Diff      `yaml:"diff"`
+}
+
+// Volume declares the one volume that holds all state and the paths kept on it.
+type Volume struct {
+	// Path is the volume's mount point in the container (default /data).
+	Path string `yaml:"path"`
+	// Template is where `prepare` keeps the image's initial content of the volume paths
+	// (default /usr/share/appagent/template).
+	Template string `yaml:"template"`
+	// Format is the volume format version this image writes (default 1). Raise it when the
+	// layout of the volume changes and ship a migration step.
+	Format int `yaml:"format"`
+	// Migrations is a directory of executables named FROM-TO (e.g. 1-2) that migrate the
+	// volume format one step (default /usr/libexec/appagent/migrations).
+	Migrations string `yaml:"migrations"`
+	// Paths to keep on the volume. Each is an absolute path, or a mapping
+	// {path: /x, optional: true} for a path that may not exist at build time.
+	Paths []VolumePath `yaml:"paths"`
+	// PathsFile names a plain list (one absolute path a line, # comments), the talk's and
+	// freeipa-container's volume-data-list, read in addition to Paths.
+	PathsFile string `yaml:"paths_file"`
+	// RequireMount refuses to start when the volume path is not a mount point (the data would
+	// live in the container's layer and vanish with it). Default: warn only.
+	RequireMount bool `yaml:"require_mount"`
+}
+
+// VolumePath is one path kept on the volume.
+type VolumePath struct {
+	Path     string `yaml:"path"`
+	Optional bool   `yaml:"optional"`
+	// File and Line say where it was declared (config or paths file).
+	File string `yaml:"-"`
+	Line int    `yaml:"-"`
+}
+
+// UnmarshalYAML accepts a plain string or a mapping.
+func (v *VolumePath) UnmarshalYAML(n *yaml.Node) error {
+	v.Line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		v.Path = n.Value
+		return nil
+	}
+	type plain VolumePath
+	return n.Decode((*plain)(v))
+}
+
+// Parameter declares one configuration parameter of the image.
+type Parameter struct {
+	// Name is also the environment variable that sets it (upper case, digits, _).
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Required    bool   `yaml:"required"`
+	// Default applies when no source sets the parameter.
+	Default *string `yaml:"default"`
+	// Secret parameters never reach environment files, logs or status output.
+	Secret bool `yaml:"secret"`
+	// Type is one of string (default), int, bool, port, hostname, fqdn, email, url.
+	Type string `yaml:"type"`
+	// Pattern is a regular expression the whole value must match.
+	Pattern string `yaml:"pattern"`
+	// OneOf lists the allowed values.
+	OneOf []string `yaml:"one_of"`
+	// Min and Max bound an int.
+	Min *int64 `yaml:"min"`
+	Max *int64 `yaml:"max"`
+	// OnChange says what happens when a later start gives another value than the stored one:
+	// ignore (default: keep the stored value, warn), reconfigure (run the reconfigure hook),
+	// refuse (exit).
+	OnChange string `yaml:"on_change"`
+
+	Line int `yaml:"-"`
+}
+
+func (p *Parameter) UnmarshalYAML(n *yaml.Node) error {
+	type plain Parameter
+	if err := n.Decode((*plain)(p)); err != nil {
+		return err
+	}
+	p.Line = n.Line
+	return nil
+}
+
+// Unit is one of the application's systemd units.
+type Unit struct {
+	Name string `yaml:"name"`
+	// Essential units stop the container with ExitCode when they fail.
+	Essential bool `yaml:"essential"`
+	// ExitCode of the container when this essential unit fails (default 17).
+	ExitCode int `yaml:"exit_code"`
+
+	Line int `yaml:"-"`
+}
+
+// UnmarshalYAML accepts a plain unit name or a mapping.
+func (u *Unit) UnmarshalYAML(n *yaml.Node) error {
+	u.Line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		u.Name = n.Value
+		return nil
+	}
+	type plain Unit
+	return n.Decode((*plain)(u))
+}
+
+// Hooks are the image's commands run under systemd before the application's units.
+type Hooks struct {
+	// Configure runs once per volume (first boot).
+	Configure *Hook `yaml:"configure"`
+	// Upgrade runs once per new image build on an existing volume.
+	Upgrade *Hook `yaml:"upgrade"`
+	// Reconfigure runs when a parameter declared on_change: reconfigure changed.
+	Reconfigure *Hook `yaml:"reconfigure"`
+}
+
+// Hook is a command line in systemd's ExecStart= syntax, or a mapping with options.
+type Hook struct {
+	Command string `yaml:"command"`
+	// ExitCode of the container when the hook fails (defaults per hook, see exitcode).
+	ExitCode int `yaml:"exit_code"`
+	// Timeout for the hook (default: none, hooks such as database setup can be long).
+	Timeout Duration `yaml:"timeout"`
+
+	Line int `yaml:"-"`
+}
+
+func (h *Hook) UnmarshalYAML(n *yaml.Node) error {
+	h.Line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		h.Command = n.Value
+		return nil
+	}
+	type plain Hook
+	return n.Decode((*plain)(h))
+}
+
+// Logs configures forwarding of the journal to the container's stdout.
+type Logs struct {
+	// Format is short (default) or json; APPAGENT_LOG_FORMAT overrides it at run time.
+	Format string `yaml:"format"`
+	// Units and Identifiers restrict forwarding (default: everything).
+	Units       []string `yaml:"units"`
+	Identifiers []string `yaml:"identifiers"`
+	// Priority is the lowest priority forwarded (default info).
+	Priority string `yaml:"priority"`
+}
+
+// Container configures how the image runs as a container.
+type Container struct {
+	// Init is the program `appagent init` execs (default /sbin/init).
+	Init string `yaml:"init"`
+	// Mask adds units to mask at prepare time; Unmask removes names from the default list.
+	Mask   []string `yaml:"mask"`
+	Unmask []string `yaml:"unmask"`
+	// DefaultTarget, when set, becomes the default target.
+	DefaultTarget string `yaml:"default_target"`
+}
+
+// Diff configures `appagent diff`.
+type Diff struct {
+	// Ignore lists more paths that are temporary by nature (added to /run, /tmp, /proc, ...).
+	Ignore []string `yaml:"ignore"`
+}
+
+// Duration is a time.Duration written as "90s", "10m".
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (examples: 90s, 10m, 1h)", n.Line, n.Value)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }

@@ -1,0 +1,245 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// ParamTypes are the value types a parameter may declare.
+var ParamTypes = []string{"string", "int", "bool", "port", "hostname", "fqdn", "email", "url"}
+
+// OnChangePolicies are the values of a parameter's on_change.
+var OnChangePolicies = []string{"ignore", "reconfigure", "refuse"}
+
+// Priorities are syslog priority names accepted by logs.priority.
+var Priorities = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+
+// TemporaryPaths are never kept on the volume: the runtime or systemd owns them.
+var TemporaryPaths = []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp"}
+
+var (
+	paramName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	unitName  = regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+\.(service|socket|timer|target|path|mount)$`)
+)
+
+func (c *Config) validate(r *Report) {
+	errf := func(line int, key, format string, a ...any) {
+		r.Add(Problem{File: c.File, Line: line, Key: key, Severity: Error, Message: fmt.Sprintf(format, a...)})
+	}
+	warnf := func(line int, key, format string, a ...any) {
+		r.Add(Problem{File: c.File, Line: line, Key: key, Severity: Warning, Message: fmt.Sprintf(format, a...)})
+	}
+	if c.Version != 1 {
+		errf(0, "version", "version %d is not known to this appagent (it knows 1)", c.Version)
+	}
+	for _, k := range []struct{ key, val string }{
+		{"volume.path", c.Volume.Path}, {"volume.template", c.Volume.Template},
+		{"volume.migrations", c.Volume.Migrations}, {"container.init", c.Container.Init},
+	} {
+		if !path.IsAbs(k.val) || path.Clean(k.val) != k.val {
+			errf(0, k.key, "%q must be an absolute, clean path (like %q)", k.val, path.Clean("/"+k.val))
+		}
+	}
+	if c.Volume.Path == "/" {
+		errf(0, "volume.path", "the volume cannot be mounted on /")
+	}
+	if c.Volume.PathsFile != "" && !path.IsAbs(c.Volume.PathsFile) {
+		errf(0, "volume.paths_file", "%q must be an absolute path", c.Volume.PathsFile)
+	}
+	if c.Volume.Format < 1 {
+		errf(0, "volume.format", "the format version must be 1 or more, not %d", c.Volume.Format)
+	}
+
+	// Parameters: declarations only. Value checks (defaults included) live in agent/params.
+	seen := map[string]int{}
+	var names []string
+	for i, p := range c.Parameters {
+		key := fmt.Sprintf("parameters[%d]", i)
+		if p.Name == "" {
+			errf(p.Line, key, "a parameter needs a name")
+			continue
+		}
+		key = fmt.Sprintf("parameters[%d] (%s)", i, p.Name)
+		names = append(names, p.Name)
+		if !paramName.MatchString(p.Name) {
+			errf(p.Line, key, "name %q must be upper case letters, digits and _ (it is also the environment variable)", p.Name)
+		}
+		if strings.HasSuffix(p.Name, "_FILE") {
+			errf(p.Line, key, "name %q ends in _FILE, which is reserved for NAME_FILE sources", p.Name)
+		}
+		if first, dup := seen[p.Name]; dup {
+			errf(p.Line, key, "parameter %q is declared twice (first at line %d)", p.Name, first)
+		}
+		seen[p.Name] = p.Line
+		if !contains(ParamTypes, p.Type) {
+			errf(p.Line, key+".type", "unknown type %q; one of: %s", p.Type, strings.Join(ParamTypes, ", "))
+		}
+		if p.Pattern != "" {
+			if _, err := regexp.Compile(p.Pattern); err != nil {
+				errf(p.Line, key+".pattern", "invalid regular expression: %v", err)
+			}
+		}
+		if (p.Min != nil || p.Max != nil) && p.Type != "int" {
+			errf(p.Line, key, "min/max apply to type int only")
+		}
+		if p.Min != nil && p.Max != nil && *p.Min > *p.Max {
+			errf(p.Line, key, "min %d is greater than max %d", *p.Min, *p.Max)
+		}
+		if !contains(OnChangePolicies, p.OnChange) {
+			errf(p.Line, key+".on_change", "unknown policy %q; one of: %s", p.OnChange, strings.Join(OnChangePolicies, ", "))
+		}
+		if p.OnChange == "reconfigure" && c.Hooks.Reconfigure == nil {
+			errf(p.Line, key+".on_change", "on_change: reconfigure needs a hooks.reconfigure command")
+		}
+		if p.Required && p.Default != nil {
+			warnf(p.Line, key, "required with a default: the default is never used")
+		}
+		if p.Description == "" {
+			warnf(p.Line, key, "no description; `appagent init --help-params` and errors show it to users")
+		}
+	}
+	if c.Identity != "" {
+		if _, ok := seen[c.Identity]; !ok {
+			msg := fmt.Sprintf("names parameter %q, which is not declared", c.Identity)
+			if s := Suggest(c.Identity, names); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			errf(0, "identity", "%s", msg)
+		}
+	}
+
+	useen := map[string]bool{}
+	for i, u := range c.Units {
+		key := fmt.Sprintf("units[%d]", i)
+		if !unitName.MatchString(u.Name) {
+			errf(u.Line, key, "%q is not a unit name (like mariadb.service or backup.timer)", u.Name)
+		}
+		if useen[u.Name] {
+			errf(u.Line, key, "unit %q is listed twice", u.Name)
+		}
+		useen[u.Name] = true
+		if u.ExitCode != 0 && !u.Essential {
+			errf(u.Line, key, "exit_code is only used by essential units; add essential: true")
+		}
+		if u.ExitCode < 0 || u.ExitCode > 255 {
+			errf(u.Line, key, "exit_code %d is outside 0-255", u.ExitCode)
+		}
+	}
+	for name, h := range map[string]*Hook{"configure": c.Hooks.Configure, "upgrade": c.Hooks.Upgrade, "reconfigure": c.Hooks.Reconfigure} {
+		if h == nil {
+			continue
+		}
+		if strings.TrimSpace(h.Command) == "" {
+			errf(h.Line, "hooks."+name, "needs a command")
+		} else if f := strings.Fields(h.Command)[0]; !path.IsAbs(strings.TrimLeft(f, "-@:+!")) {
+			errf(h.Line, "hooks."+name, "command %q must start with an absolute path (systemd runs it without a shell)", f)
+		}
+		if h.ExitCode < 0 || h.ExitCode > 255 {
+			errf(h.Line, "hooks."+name, "exit_code %d is outside 0-255", h.ExitCode)
+		}
+	}
+	if c.Logs.Format != "short" && c.Logs.Format != "json" {
+		errf(0, "logs.format", "unknown format %q; one of: short, json", c.Logs.Format)
+	}
+	if !contains(Priorities, c.Logs.Priority) {
+		errf(0, "logs.priority", "unknown priority %q; one of: %s", c.Logs.Priority, strings.Join(Priorities, ", "))
+	}
+	for i, m := range append(append([]string{}, c.Container.Mask...), c.Container.Unmask...) {
+		if !unitName.MatchString(m) {
+			errf(0, "container.mask/unmask", "entry %d: %q is not a unit name", i, m)
+		}
+	}
+	if c.Container.DefaultTarget != "" && !strings.HasSuffix(c.Container.DefaultTarget, ".target") {
+		errf(0, "container.default_target", "%q is not a target (it must end in .target)", c.Container.DefaultTarget)
+	}
+	for i, p := range c.Diff.Ignore {
+		if !path.IsAbs(p) {
+			errf(0, fmt.Sprintf("diff.ignore[%d]", i), "%q must be an absolute path", p)
+		}
+	}
+	if len(c.Volume.Paths) > 0 {
+		ValidateVolumePaths(c.Volume, c.Volume.Paths, r)
+	}
+}
+
+// ValidateVolumePaths checks the list of paths kept on the volume and reports every problem.
+//
+// The nesting rule: a path inside another listed path is an error, because the parent is
+// moved to the volume whole and the child is already kept with it; listing both is a mistake
+// that would otherwise make one of them a dangling symlink.
+func ValidateVolumePaths(v Volume, paths []VolumePath, r *Report) {
+	at := func(p VolumePath, sev Severity, format string, a ...any) {
+		r.Add(Problem{File: p.File, Line: p.Line, Key: "volume.paths", Severity: sev,
+			Message: fmt.Sprintf("%q: ", p.Path) + fmt.Sprintf(format, a...)})
+	}
+	ok := make([]VolumePath, 0, len(paths))
+	first := map[string]VolumePath{}
+	for _, p := range paths {
+		switch {
+		case p.Path == "":
+			at(p, Error, "empty path")
+			continue
+		case !path.IsAbs(p.Path):
+			at(p, Error, "not an absolute path; write %q", "/"+p.Path)
+			continue
+		case path.Clean(p.Path) != p.Path:
+			at(p, Error, "not a clean path; write %q", path.Clean(p.Path))
+			continue
+		case p.Path == "/":
+			at(p, Error, "the root directory cannot be kept on the volume")
+			continue
+		}
+		if under(p.Path, v.Path) || under(v.Path, p.Path) {
+			at(p, Error, "is the volume %s itself or overlaps it", v.Path)
+			continue
+		}
+		if under(p.Path, v.Template) || under(v.Template, p.Path) {
+			at(p, Error, "overlaps the template tree %s", v.Template)
+			continue
+		}
+		bad := false
+		for _, t := range TemporaryPaths {
+			if under(p.Path, t) {
+				at(p, Error, "is under %s, which the runtime or systemd recreates at every start; it cannot be kept", t)
+				bad = true
+				break
+			}
+		}
+		if bad {
+			continue
+		}
+		if f, dup := first[p.Path]; dup {
+			at(p, Error, "listed twice (first at %s:%d)", f.File, f.Line)
+			continue
+		}
+		first[p.Path] = p
+		ok = append(ok, p)
+	}
+	sorted := append([]VolumePath(nil), ok...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	for i := range sorted {
+		for j := i + 1; j < len(sorted) && strings.HasPrefix(sorted[j].Path, sorted[i].Path); j++ {
+			if under(sorted[j].Path, sorted[i].Path) {
+				at(sorted[j], Error, "is inside %q (%s:%d), which is kept whole; remove the inner path",
+					sorted[i].Path, sorted[i].File, sorted[i].Line)
+			}
+		}
+	}
+}
+
+// under reports whether p is dir or inside it.
+func under(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

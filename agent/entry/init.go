@@ -1,0 +1,42 @@
+package entry
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/exitcode"
+)
+
+// Options configure Init.
+type Options struct {
+	Config string    // declaration path (default config.DefaultPath)
+	Out    io.Writer // the container's stdout, for messages people read in `podman logs`
+	// Exec replaces the process with systemd; tests swap it.
+	Exec func(argv0 string, argv []string, env []string) error
+}
+
+// Init runs the entrypoint's steps and execs the configured init (systemd). It returns only
+// on failure; the error carries the exit code.
+func Init(o Options) error {
+	if o.Config == "" {
+		o.Config = config.DefaultPath
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.Exec == nil {
+		o.Exec = syscall.Exec
+	}
+	cfg, err := config.Load(o.Config)
+	if err != nil {
+		return exitcode.With(exitcode.Config, err)
+	}
+	init := cfg.Container.Init
+	if err := o.Exec(init, []string{init}, os.Environ()); err != nil {
+		return exitcode.Withf(exitcode.Failure, "exec %s: %w (set container.init in %s to systemd's path)", init, err, cfg.File)
+	}
+	return fmt.Errorf("exec %s returned", init)
+}

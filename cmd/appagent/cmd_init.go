@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/entry"
+	"github.com/appagent/appagent/agent/exitcode"
+)
+
+func cmdInit() *command {
+	var o entry.Options
+	return &command{
+		name:    "init",
+		summary: "the container's entrypoint: check, set up the volume, exec systemd",
+		help: `The image's ENTRYPOINT:
+
+    ENTRYPOINT ["/usr/bin/appagent", "init"]
+
+Before systemd runs it checks that the runtime can run systemd (and says which flag fixes it
+when not), validates the parameters (every problem at once, nothing written), locks the volume,
+populates it from the template or upgrades it, keeps the container's stdout for the agent's
+log forwarding, and then execs systemd so that systemd is PID 1.`,
+		exits: []exitcode.Code{exitcode.Config, exitcode.Preflight, exitcode.Params, exitcode.VolumeLocked,
+			exitcode.Upgrade, exitcode.VolumeNewer, exitcode.ParamChanged},
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&o.Config, "config", config.DefaultPath, "the image's declaration")
+		},
+		run: func(ctx context.Context, env *cmdEnv, args []string) error {
+			o.Out = env.stdout
+			return entry.Init(o)
+		},
+	}
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/appagent/appagent/agent/service"
+)
+
+func cmdRun() *command {
+	var level string
+	return &command{
+		name:    "run",
+		summary: "the agent itself (started by appagent.service, not by hand)",
+		help: `Runs the container's agent. systemd starts it as appagent.service (Type=notify): it tells
+systemd when it is ready, writes the parameters for the application's units, forwards the
+journal to the container's stdout, watches the units and publishes state for 'appagent status'.
+It stops cleanly on SIGTERM.`,
+		exits: nil,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&level, "log-level", envOr("APPAGENT_LOG_LEVEL", "info"), "trace, debug, info, warn or error (env APPAGENT_LOG_LEVEL)")
+		},
+		run: func(ctx context.Context, env *cmdEnv, args []string) error {
+			log := hclog.New(&hclog.LoggerOptions{
+				Name:   "appagent",
+				Level:  hclog.LevelFromString(level),
+				Output: env.stderr,
+				// journald stamps every line; a second time stamp only adds noise.
+				DisableTime: os.Getenv("JOURNAL_STREAM") != "",
+			})
+			return service.Run(ctx, service.Options{Log: log, Tasks: agentTasks(log)})
+		},
+	}
+}
+
+// agentTasks lists the agent's tasks; each issue's package adds its own.
+func agentTasks(log hclog.Logger) []service.Task {
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,191 @@
+// Command appagent runs a multi-service application in one systemd container: it prepares the
+// image, initialises the volume, forwards the journal and reports health. See README.md.
+//
+// This package only wires flags to the agent packages and maps errors to exit codes
+// (agent/exitcode); it holds no logic of its own.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/exitcode"
+)
+
+// command is one subcommand. Each lives in its own cmd_<name>.go file.
+type command struct {
+	name    string
+	summary string // one line for the command list
+	usage   string // arguments after the name
+	help    string // what it does, long form; EXIT STATUS is appended from exits
+	exits   []exitcode.Code
+	flags   func(fs *flag.FlagSet)
+	run     func(ctx context.Context, env *cmdEnv, args []string) error
+}
+
+// cmdEnv is what a command may touch of the process.
+type cmdEnv struct {
+	stdout, stderr io.Writer
+	json           bool // --json given: the final error is JSON too
+}
+
+func commands() []*command {
+	return []*command{
+		cmdPrepare(), cmdInit(), cmdRun(), cmdStatus(), cmdDiff(), cmdDoctor(), cmdVersion(),
+		cmdGenerate(),
+	}
+}
+
+func main() {
+	// systemd runs generators by their path; the image links
+	// /usr/lib/systemd/system-generators/appagent-generator to this binary.
+	if filepath.Base(os.Args[0]) == "appagent-generator" {
+		os.Exit(int(runCommand(cmdGenerate(), os.Args[1:])))
+	}
+	os.Exit(int(dispatch(os.Args[1:])))
+}
+
+func dispatch(args []string) exitcode.Code {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 1 {
+			if c := find(args[1]); c != nil {
+				printHelp(os.Stdout, c)
+				return exitcode.OK
+			}
+		}
+		printUsage(os.Stdout)
+		if len(args) == 0 {
+			return exitcode.Usage
+		}
+		return exitcode.OK
+	}
+	c := find(args[0])
+	if c == nil {
+		fmt.Fprintf(os.Stderr, "appagent: unknown command %q", args[0])
+		var names []string
+		for _, c := range commands() {
+			names = append(names, c.name)
+		}
+		if s := config.Suggest(args[0], names); s != "" {
+			fmt.Fprintf(os.Stderr, "; did you mean %q?", s)
+		}
+		fmt.Fprintln(os.Stderr, "\nRun 'appagent help' for the list of commands.")
+		return exitcode.Usage
+	}
+	return runCommand(c, args[1:])
+}
+
+func find(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func runCommand(c *command, args []string) exitcode.Code {
+	env := &cmdEnv{stdout: os.Stdout, stderr: os.Stderr}
+	fs := flag.NewFlagSet("appagent "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c.flags != nil {
+		c.flags(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(os.Stdout, c)
+			return exitcode.OK
+		}
+		fmt.Fprintf(os.Stderr, "appagent %s: %v\nRun 'appagent %s --help' for usage.\n", c.name, err, c.name)
+		return exitcode.Usage
+	}
+	if f := fs.Lookup("json"); f != nil && f.Value.String() == "true" {
+		env.json = true
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := c.run(ctx, env, fs.Args())
+	code := exitcode.Of(err)
+	if err != nil {
+		if env.json {
+			_ = json.NewEncoder(os.Stdout).Encode(map[string]any{
+				"error": err.Error(), "exit_code": int(code), "exit_name": codeName(code)})
+		} else {
+			fmt.Fprintf(os.Stderr, "appagent %s: %v\n", c.name, err)
+		}
+	}
+	return code
+}
+
+func codeName(c exitcode.Code) string {
+	for _, e := range exitcode.Table {
+		if e.Code == c {
+			return e.Name
+		}
+	}
+	return "unknown"
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `appagent runs a multi-service application in ONE systemd container that keeps all of
+its state on one volume and survives re-creation and image upgrades.
+
+Usage: appagent <command> [flags] [arguments]
+
+Commands:
+`)
+	for _, c := range commands() {
+		if c.summary == "" {
+			continue
+		}
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+In an image:   RUN appagent prepare            (build time)
+               ENTRYPOINT ["/usr/bin/appagent", "init"]
+In a container: podman exec CONTAINER appagent status
+
+Run 'appagent <command> --help' for a command's flags and exit codes.
+Documentation: README.md, docs/config.md, docs/exit-codes.md.
+`)
+}
+
+func printHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: appagent %s [flags] %s\n\n%s\n", c.name, c.usage, strings.TrimSpace(c.help))
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	if c.flags != nil {
+		c.flags(fs)
+	}
+	has := false
+	fs.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	if len(c.exits) > 0 {
+		fmt.Fprintln(w, "\nEXIT STATUS")
+		for _, code := range c.exits {
+			for _, e := range exitcode.Table {
+				if e.Code == code {
+					fmt.Fprintf(w, "  %3d  %s\n", e.Code, e.Meaning)
+				}
+			}
+		}
+	}
+}
+
+// notYet is the answer of a subcommand that a later issue fills in.
+func notYet(name, issue string) error {
+	return exitcode.Withf(exitcode.Failure, "%s is not implemented yet (tracked in %s); this build cannot do it", name, issue)
+}
