@@ -20,8 +20,8 @@ func Suggest(name string, candidates []string) string {
 	return best
 }
 
-// distance is the Levenshtein distance, case-insensitive for ASCII (typos of env var names are
-// often case slips).
+// distance is the optimal-string-alignment distance (Levenshtein plus adjacent transpositions,
+// the commonest typo: "pahts"), case-insensitive for ASCII (env var typos are often case slips).
 func distance(a, b string) int {
 	lower := func(c byte) byte {
 		if 'A' <= c && c <= 'Z' {
@@ -29,21 +29,25 @@ func distance(a, b string) int {
 		}
 		return c
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if lower(a[i-1]) == lower(b[j-1]) {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && lower(a[i-1]) == lower(b[j-2]) && lower(a[i-2]) == lower(b[j-1]) {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }

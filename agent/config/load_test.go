@@ -1,0 +1,199 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseValid(t *testing.T) {
+	src := `
+version: 1
+volume:
+  path: /data
+  format: 2
+  paths:
+    - /etc/mysql
+    - {path: /var/lib/mysql, optional: true}
+parameters:
+  - name: WIKI_NAME
+    description: the wiki's name
+    required: true
+  - name: ADMIN_PASSWORD
+    description: admin password
+    secret: true
+    required: true
+  - name: HTTP_PORT
+    description: port
+    type: port
+    default: "80"
+identity: SERVER_FQDN
+units:
+  - apache2.service
+  - {name: mariadb.service, essential: true, exit_code: 30}
+hooks:
+  configure: /usr/libexec/wiki/configure --first
+  upgrade: {command: /usr/libexec/wiki/upgrade, exit_code: 40, timeout: 10m}
+logs: {format: json, priority: notice}
+`
+	src = strings.Replace(src, "identity: SERVER_FQDN", "identity: WIKI_NAME", 1)
+	c, rep := Parse("appagent.yaml", []byte(src))
+	if rep.HasErrors() {
+		t.Fatalf("unexpected problems:\n%s", rep)
+	}
+	if got := c.Volume.Paths[1]; got.Path != "/var/lib/mysql" || !got.Optional || got.Line != 8 {
+		t.Errorf("paths[1] = %+v", got)
+	}
+	if c.Volume.Template != DefaultTemplate || c.Container.Init != DefaultInit || c.Volume.Format != 2 {
+		t.Errorf("defaults not applied: %+v", c.Volume)
+	}
+	if c.Parameters[0].Type != "string" || c.Parameters[0].OnChange != "ignore" {
+		t.Errorf("parameter defaults not applied: %+v", c.Parameters[0])
+	}
+	if u := c.Units[1]; !u.Essential || u.ExitCode != 30 {
+		t.Errorf("units[1] = %+v", u)
+	}
+	if h := c.Hooks.Upgrade; h.Command != "/usr/libexec/wiki/upgrade" || h.Timeout.Minutes() != 10 || h.ExitCode != 40 {
+		t.Errorf("upgrade hook = %+v", h)
+	}
+	if c.Hooks.Configure.Command != "/usr/libexec/wiki/configure --first" {
+		t.Errorf("configure hook = %+v", c.Hooks.Configure)
+	}
+}
+
+// Every invalid input must be reported with its line, and all problems at once.
+func TestParseProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string // substrings, each must appear in the report
+	}{
+		{"unknown key with suggestion", "volume:\n  pahts: [/etc/x]\n", []string{`appagent.yaml:2:3: error: volume: unknown key "pahts"; did you mean "paths"?`}},
+		{"unknown top key lists known", "volumes: {}\n", []string{`unknown key "volumes"; did you mean "volume"?`}},
+		{"two unknown keys both reported", "volume:\n  pth: /data\n  formatt: 2\n", []string{`:2:3:`, `:3:3:`}},
+		{"wrong type", "volume:\n  format: two\n", []string{`appagent.yaml:2: error:`, `cannot unmarshal text`}},
+		{"list expected", "volume:\n  paths: /etc\n", []string{`volume.paths: expected a list`}},
+		{"syntax error", "volume: [\n", []string{`appagent.yaml:`, `error:`}},
+		{"empty file", "", []string{`the file is empty`}},
+		{"relative volume path", "volume:\n  paths: [etc/x]\n", []string{`:2:`, `not an absolute path; write "/etc/x"`}},
+		{"unclean", "volume:\n  paths: [/etc/x/]\n", []string{`not a clean path; write "/etc/x"`}},
+		{"under run", "volume:\n  paths: [/run/x, /tmp]\n", []string{`"/run/x": is under /run`, `"/tmp": is under /tmp`}},
+		{"volume itself", "volume:\n  paths: [/data/x]\n", []string{`is the volume /data itself`}},
+		{"duplicate", "volume:\n  paths:\n    - /etc/x\n    - /etc/x\n", []string{`:4:`, `listed twice (first at appagent.yaml:3)`}},
+		{"nested", "volume:\n  paths:\n    - /etc/x\n    - /etc/x/y\n", []string{`:4:`, `is inside "/etc/x"`}},
+		{"sibling prefix is not nested", "volume:\n  paths:\n    - /etc/x\n    - /etc/xy\n    - /etc/x/z\n", []string{`"/etc/x/z": is inside`}},
+		{"bad param", "parameters:\n  - name: wiki-name\n    type: colour\n    on_change: explode\n", []string{`:2:`, `must be upper case`, `unknown type "colour"`, `unknown policy "explode"`}},
+		{"dup param", "parameters:\n  - {name: A, description: a}\n  - {name: A, description: a}\n", []string{`declared twice (first at line 2)`}},
+		{"bad pattern", "parameters:\n  - {name: A, description: a, pattern: '('}\n", []string{`invalid regular expression`}},
+		{"min>max", "parameters:\n  - {name: A, description: a, type: int, min: 5, max: 1}\n", []string{`min 5 is greater than max 1`}},
+		{"reconfigure without hook", "parameters:\n  - {name: A, description: a, on_change: reconfigure}\n", []string{`needs a hooks.reconfigure command`}},
+		{"identity typo", "parameters:\n  - {name: SERVER_FQDN, description: a}\nidentity: SERVER_FDQN\n", []string{`did you mean "SERVER_FQDN"?`}},
+		{"bad unit", "units: [apache2, {name: x.service, exit_code: 3}]\n", []string{`"apache2" is not a unit name`, `add essential: true`}},
+		{"relative hook", "hooks:\n  configure: configure.sh\n", []string{`must start with an absolute path`}},
+		{"bad duration", "hooks:\n  upgrade: {command: /x, timeout: soon}\n", []string{`"soon" is not a duration`}},
+		{"bad log format", "logs: {format: xml, priority: loud}\n", []string{`unknown format "xml"`, `unknown priority "loud"`}},
+		{"bad default target", "container: {default_target: multi-user}\n", []string{`is not a target`}},
+		{"duplicate key", "volume:\n  path: /a\n  path: /b\n", []string{`error`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, rep := Parse("appagent.yaml", []byte(tc.src))
+			if !rep.HasErrors() {
+				t.Fatalf("no error reported for:\n%s", tc.src)
+			}
+			out := rep.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("report lacks %q; report:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestParseWarnings(t *testing.T) {
+	_, rep := Parse("a.yaml", []byte("parameters:\n  - {name: A, required: true, default: x}\n"))
+	if rep.HasErrors() {
+		t.Fatalf("unexpected errors: %s", rep)
+	}
+	w := rep.Warnings()
+	if len(w) != 2 {
+		t.Fatalf("want 2 warnings (default never used, no description), got %v", w)
+	}
+}
+
+func TestLoadPathsFile(t *testing.T) {
+	var rep Report
+	got := LoadPathsFile("volume-data-list", []byte("# comment\n/etc/httpd/conf\n\n  /var/log/httpd  # logs\n/opt/x optional\n/a b c\n"), &rep)
+	if len(got) != 3 {
+		t.Fatalf("got %d paths: %+v", len(got), got)
+	}
+	if got[1].Path != "/var/log/httpd" || got[1].Line != 4 || !got[2].Optional {
+		t.Errorf("got %+v", got)
+	}
+	if !strings.Contains(rep.String(), "volume-data-list:6: error") {
+		t.Errorf("want a located error for line 6, got %s", rep)
+	}
+}
+
+func TestReportErrorMessage(t *testing.T) {
+	_, rep := Parse("f.yaml", []byte("volume:\n  paths: [x, /run/y]\n"))
+	err := rep.Err()
+	if err == nil || !strings.HasPrefix(err.Error(), "2 problems found:\n") {
+		t.Fatalf("err = %v", err)
+	}
+	if r, ok := AsReport(err); !ok || len(r.Problems) != 2 {
+		t.Fatalf("AsReport: %v %v", r, ok)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	names := []string{"WIKI_NAME", "ADMIN_PASSWORD", "SMTP_HOST"}
+	for in, want := range map[string]string{
+		"WIKI_NAEM": "WIKI_NAME", "wiki_name": "WIKI_NAME", "ADMIN_PASWORD": "ADMIN_PASSWORD",
+		"HOME": "", "WIKI_NAME": "", "PAHTS": "",
+	} {
+		if got := Suggest(in, names); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzParse: the declaration is written by image authors, but a parser must never panic and
+// must either accept or explain.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"volume:\n  paths: [/etc/x, {path: /var/x, optional: true}]\n",
+		"parameters:\n  - {name: A, type: int, min: 1, max: 2}\n",
+		"hooks: {configure: /x, upgrade: {command: /y, timeout: 1m}}\n",
+		"units: [a.service, {name: b.service, essential: true}]\n",
+		"&a [*a]", "volume: !!binary aGVsbG8=", "- - - -",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, rep := Parse("fuzz.yaml", data)
+		if c == nil {
+			t.Fatal("nil config")
+		}
+		for _, p := range rep.Problems {
+			if p.Message == "" {
+				t.Fatalf("problem without message: %+v", p)
+			}
+		}
+	})
+}
+
+func FuzzLoadPathsFile(f *testing.F) {
+	f.Add([]byte("/etc/x\n# c\n/opt/y optional\n"))
+	f.Add([]byte("\x00\n/\n..\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var rep Report
+		paths := LoadPathsFile("list", data, &rep)
+		ValidateVolumePaths(Volume{Path: DefaultVolume, Template: DefaultTemplate}, paths, &rep)
+		for _, p := range paths {
+			if p.Line < 1 {
+				t.Fatalf("path without line: %+v", p)
+			}
+		}
+	})
+}
