@@ -8,6 +8,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/preflight"
 )
 
 // Options configure Init.
@@ -33,6 +34,10 @@ func Init(o Options) error {
 	cfg, err := config.Load(o.Config)
 	if err != nil {
 		return exitcode.With(exitcode.Config, err)
+	}
+	// Before anything is written: can this runtime run systemd and keep the data?
+	if err := preflight.BeforeInit(cfg, preflight.Host(nil), o.Out); err != nil {
+		return err
 	}
 	init := cfg.Container.Init
 	if err := o.Exec(init, []string{init}, os.Environ()); err != nil {

@@ -1,0 +1,385 @@
+package preflight
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/appagent/appagent/agent/config"
+)
+
+// Units is what doctor asks systemd (agent/health implements it over D-Bus).
+type Units interface {
+	// SystemState is systemd's overall state: initializing, starting, running, degraded, …
+	SystemState(ctx context.Context) (string, error)
+	// LoadState of a unit: loaded, not-found, masked, bad-setting, error.
+	LoadState(ctx context.Context, unit string) (string, error)
+	// Failed lists the units in the failed state.
+	Failed(ctx context.Context) ([]string, error)
+}
+
+// DoctorOptions configure Doctor.
+type DoctorOptions struct {
+	// Units reaches systemd; nil when it could not be reached (Err says why).
+	Units    Units
+	UnitsErr error
+	// ExtraUnits are appagent's own units that must load (hook units the generator made, …).
+	ExtraUnits []string
+}
+
+// Doctor runs Check and the checks that need a running system: systemd's state, the
+// application's units not masked, the stop signal, journald's storage, hostname and identity,
+// free space and the lock on the volume.
+func Doctor(ctx context.Context, cfg *config.Config, sys *System, o DoctorOptions) Results {
+	rs := Check(cfg, sys)
+	rt := DetectRuntime(sys)
+	rs = append(rs, checkSystemd(ctx, o))
+	rs = append(rs, checkUnits(ctx, cfg, o))
+	rs = append(rs, checkStopSignal(rt))
+	rs = append(rs, checkJournal(cfg, sys))
+	rs = append(rs, checkIdentity(cfg, sys, rt))
+	rs = append(rs, checkFree(cfg, sys))
+	rs = append(rs, checkLock(cfg, sys))
+	return rs
+}
+
+func checkSystemd(ctx context.Context, o DoctorOptions) Result {
+	r := Result{Check: "systemd"}
+	if o.Units == nil {
+		r.Severity = Fail
+		r.Message = fmt.Sprintf("cannot reach systemd over its private socket: %v", o.UnitsErr)
+		r.Fix = "run doctor as root inside the running container (podman exec / docker exec / kubectl exec); if the container is not running, see podman logs for the exit reason"
+		return r
+	}
+	st, err := o.Units.SystemState(ctx)
+	if err != nil {
+		r.Severity, r.Message = Fail, fmt.Sprintf("cannot read systemd's state: %v", err)
+		return r
+	}
+	switch st {
+	case "running":
+		r.Severity, r.Message = Pass, "systemd is running"
+	case "degraded":
+		failed, _ := o.Units.Failed(ctx)
+		r.Severity = Warn
+		r.Message = fmt.Sprintf("systemd is degraded: failed units: %s", strings.Join(failed, ", "))
+		r.Fix = "look at `journalctl -u UNIT` for each failed unit; `appagent status` tells whether it matters"
+	case "initializing", "starting":
+		r.Severity, r.Message = Info, "systemd is still starting; run doctor again when `appagent status --wait` returns"
+	default:
+		r.Severity, r.Message = Warn, fmt.Sprintf("systemd is %s", st)
+	}
+	return r
+}
+
+func checkUnits(ctx context.Context, cfg *config.Config, o DoctorOptions) Result {
+	r := Result{Check: "units"}
+	if o.Units == nil {
+		r.Severity, r.Message = Info, "skipped: systemd not reachable"
+		return r
+	}
+	names := []string{"appagent.service"}
+	for _, u := range cfg.Units {
+		names = append(names, u.Name)
+	}
+	names = append(names, o.ExtraUnits...)
+	var bad []string
+	masked := false
+	for _, n := range names {
+		st, err := o.Units.LoadState(ctx, n)
+		switch {
+		case err != nil:
+			bad = append(bad, fmt.Sprintf("%s (%v)", n, err))
+		case st == "loaded":
+		case st == "masked":
+			masked = true
+			bad = append(bad, n+" is masked")
+		default:
+			bad = append(bad, n+" is "+st)
+		}
+	}
+	if len(bad) == 0 {
+		r.Severity, r.Message = Pass, fmt.Sprintf("all %d units the image needs are loaded", len(names))
+		return r
+	}
+	r.Severity = Fail
+	r.Message = "units the image needs cannot start: " + strings.Join(bad, "; ")
+	if masked {
+		r.Fix = fmt.Sprintf("remove the unit from container.mask in %s (or list it in container.unmask), rebuild the image", cfg.File)
+	} else {
+		r.Fix = fmt.Sprintf("install the package that ships the unit, or fix the unit name under units: in %s", cfg.File)
+	}
+	return r
+}
+
+// checkStopSignal: the stop signal is set on the outside (image STOPSIGNAL, runtime flags)
+// and cannot be observed from inside; say what each runtime needs. systemd treats SIGTERM
+// as "re-execute", so a runtime that sends SIGTERM waits its timeout and then kills.
+func checkStopSignal(rt Runtime) Result {
+	r := Result{Check: "stop-signal", Severity: Info}
+	switch rt {
+	case Podman:
+		r.Message = "podman sends SIGRTMIN+3 when the image says STOPSIGNAL SIGRTMIN+3 or the container runs with --systemd=always; cannot be checked from inside"
+		r.Fix = "keep STOPSIGNAL SIGRTMIN+3 in the Containerfile, or run with --stop-signal SIGRTMIN+3"
+	case Docker:
+		r.Message = "docker stop sends the image's STOPSIGNAL; SIGTERM only makes systemd re-execute itself, so the stop would end in SIGKILL; cannot be checked from inside"
+		r.Fix = "keep STOPSIGNAL SIGRTMIN+3 in the Dockerfile, or run with --stop-signal SIGRTMIN+3"
+	case Kubernetes:
+		r.Message = "the kubelet sends SIGTERM, which only makes systemd re-execute itself; the pod then ends in SIGKILL after terminationGracePeriodSeconds"
+		r.Fix = "set lifecycle.stopSignal: SIGRTMIN+3 (Kubernetes with ContainerStopSignals), or a preStop exec hook that runs `kill -s RTMIN+3 1`"
+	default:
+		r.Message = "the runtime must stop the container with SIGRTMIN+3 (systemd's clean halt); cannot be checked from inside"
+		r.Fix = "STOPSIGNAL SIGRTMIN+3 in the image, or the runtime's stop-signal option"
+	}
+	return r
+}
+
+// journaldConf returns the effective journald settings: journald.conf, then drop-ins in
+// /usr/lib, /run and /etc journald.conf.d, ordered by file name (systemd.unit(5) rules,
+// simplified: a later file overrides).
+func journaldConf(sys *System) map[string]string {
+	conf := map[string]string{}
+	files := []string{"/etc/systemd/journald.conf"}
+	byName := map[string]string{}
+	for _, d := range []string{"/usr/lib/systemd/journald.conf.d", "/run/systemd/journald.conf.d", "/etc/systemd/journald.conf.d"} {
+		m, _ := sys.Glob(d + "/*.conf")
+		for _, f := range m {
+			byName[filepath.Base(f)] = f
+		}
+	}
+	var names []string
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		files = append(files, byName[n])
+	}
+	for _, f := range files {
+		data, err := sys.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(data)))
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || line[0] == '#' || line[0] == ';' || line[0] == '[' {
+				continue
+			}
+			if k, v, ok := strings.Cut(line, "="); ok {
+				conf[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+	}
+	return conf
+}
+
+func checkJournal(cfg *config.Config, sys *System) Result {
+	r := Result{Check: "journal"}
+	conf := journaldConf(sys)
+	storage := conf["Storage"]
+	if storage == "" {
+		storage = "auto"
+	}
+	persistent := storage == "persistent" || (storage == "auto" && sys.exists("/var/log/journal"))
+	if !persistent {
+		r.Severity = Pass
+		r.Message = fmt.Sprintf("journal is volatile (Storage=%s): kept in /run, bounded by RuntimeMaxUse (%s); appagent forwards it to the container's output", storage, orDefault(conf["RuntimeMaxUse"], "10% of /run"))
+		return r
+	}
+	onVolume := false
+	if real, err := filepath.EvalSymlinks("/var/log/journal"); err == nil {
+		onVolume = real == cfg.Volume.Path || strings.HasPrefix(real, cfg.Volume.Path+"/")
+	}
+	limit := orDefault(conf["SystemMaxUse"], "10% of the filesystem, at most 4G")
+	if onVolume {
+		r.Severity = Pass
+		r.Message = fmt.Sprintf("journal is persistent on the volume, bounded by SystemMaxUse (%s)", limit)
+		if conf["SystemMaxUse"] == "" {
+			r.Severity = Warn
+			r.Fix = "set SystemMaxUse= in /etc/systemd/journald.conf.d/ so the journal cannot fill the volume"
+		}
+		return r
+	}
+	r.Severity = Warn
+	r.Message = fmt.Sprintf("journal is persistent (Storage=%s) in /var/log/journal, outside the volume: it grows in the container's layer (limit %s) and is lost on re-creation", storage, limit)
+	r.Fix = "set Storage=volatile in a journald.conf.d drop-in (appagent forwards the journal to the container's output), or add /var/log/journal to volume.paths in " + cfg.File
+	return r
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return "default: " + def
+	}
+	return v
+}
+
+func checkIdentity(cfg *config.Config, sys *System, rt Runtime) Result {
+	r := Result{Check: "hostname"}
+	host, err := sys.Hostname()
+	if err != nil {
+		r.Severity, r.Message = Warn, fmt.Sprintf("cannot read the hostname: %v", err)
+		return r
+	}
+	if cfg.Identity == "" {
+		r.Severity, r.Message = Pass, fmt.Sprintf("hostname is %q (the image declares no identity parameter)", host)
+		return r
+	}
+	want := sys.Getenv(cfg.Identity)
+	if want == "" {
+		for _, p := range cfg.Parameters {
+			if p.Name == cfg.Identity && p.Default != nil {
+				want = *p.Default
+			}
+		}
+	}
+	if want == "" {
+		r.Severity = Warn
+		r.Message = fmt.Sprintf("the identity parameter %s is not set; hostname is %q", cfg.Identity, host)
+		r.Fix = fmt.Sprintf("set -e %s=FQDN and --hostname FQDN", cfg.Identity)
+		return r
+	}
+	if strings.EqualFold(strings.TrimSuffix(want, "."), host) {
+		r.Severity, r.Message = Pass, fmt.Sprintf("hostname %q matches %s", host, cfg.Identity)
+		return r
+	}
+	r.Severity = Warn
+	r.Message = fmt.Sprintf("hostname %q differs from %s=%q; applications that check their own name may fail", host, cfg.Identity, want)
+	r.Fix = (fixes{
+		Podman:     "podman run --hostname " + want,
+		Docker:     "docker run --hostname " + want,
+		Kubernetes: "set spec.hostname and spec.subdomain so that the FQDN is " + want + ", and setHostnameAsFQDN: true",
+		Nspawn:     "systemd-nspawn --hostname=" + want,
+	}).pick(rt)
+	return r
+}
+
+// Free-space thresholds of the volume check.
+const (
+	freeWarnPercent = 10
+	freeFailPercent = 2
+	freeWarnBytes   = 512 << 20
+	freeFailBytes   = 64 << 20
+)
+
+func checkFree(cfg *config.Config, sys *System) Result {
+	r := Result{Check: "volume-free"}
+	avail, total, err := sys.Free(cfg.Volume.Path)
+	if err != nil {
+		r.Severity, r.Message = Warn, fmt.Sprintf("cannot read the free space of %s: %v", cfg.Volume.Path, err)
+		return r
+	}
+	pct := 100.0
+	if total > 0 {
+		pct = float64(avail) * 100 / float64(total)
+	}
+	msg := fmt.Sprintf("%s has %s free of %s (%.0f%%)", cfg.Volume.Path, human(avail), human(total), pct)
+	switch {
+	case avail < freeFailBytes || pct < freeFailPercent:
+		r.Severity, r.Message = Fail, msg+": databases and upgrades will fail"
+		r.Fix = "grow the volume (or its PersistentVolumeClaim) or delete old backups under " + path.Join(cfg.Volume.Path, ".appagent/backup")
+	case avail < freeWarnBytes || pct < freeWarnPercent:
+		r.Severity, r.Message = Warn, msg
+		r.Fix = "grow the volume before an upgrade: it keeps a backup of the files it changes"
+	default:
+		r.Severity, r.Message = Pass, msg
+	}
+	return r
+}
+
+func human(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}
+
+// LockFile is the volume helper's lock (agent/upgrade), relative to the volume.
+const LockFile = ".appagent/lock"
+
+// checkLock reads /proc/locks for the volume's lock file: a holder whose PID this namespace
+// can see is this container (its keeper); a holder shown as PID 0 or not in /proc is another
+// container. It does not take the lock: that would race the volume helper.
+func checkLock(cfg *config.Config, sys *System) Result {
+	r := Result{Check: "volume-lock"}
+	lock := path.Join(cfg.Volume.Path, LockFile)
+	fi, err := sys.Stat(lock)
+	if err != nil {
+		r.Severity, r.Message = Info, fmt.Sprintf("%s does not exist: no container has used this volume yet", lock)
+		return r
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		r.Severity, r.Message = Info, "cannot tell the lock's inode"
+		return r
+	}
+	data, err := sys.ReadFile("/proc/locks")
+	if err != nil {
+		r.Severity, r.Message = Info, fmt.Sprintf("cannot read /proc/locks: %v", err)
+		return r
+	}
+	holders := LockHolders(string(data), uint64(st.Dev), st.Ino)
+	if len(holders) == 0 {
+		r.Severity = Warn
+		r.Message = fmt.Sprintf("nothing holds %s: a second container could open the same volume", lock)
+		r.Fix = "the lock is held from init until the container stops; restart the container"
+		return r
+	}
+	for _, pid := range holders {
+		if pid > 0 && sys.exists(fmt.Sprintf("/proc/%d", pid)) {
+			r.Severity, r.Message = Pass, fmt.Sprintf("%s is held by this container (pid %d)", lock, pid)
+			return r
+		}
+	}
+	r.Severity = Fail
+	r.Message = fmt.Sprintf("%s is held by a process outside this container: another container uses the volume", lock)
+	r.Fix = "stop the other container (podman ps --filter volume=NAME) before starting this one"
+	return r
+}
+
+// LockHolders returns the PIDs that /proc/locks shows holding a lock on the inode ino of
+// device dev. Lines look like "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters
+// ("1: -> FLOCK …") are skipped.
+func LockHolders(procLocks string, dev, ino uint64) []int {
+	major, minor := unixMajor(dev), unixMinor(dev)
+	var pids []int
+	for _, line := range strings.Split(procLocks, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] == "->" {
+			continue
+		}
+		id := strings.Split(f[5], ":")
+		if len(id) != 3 {
+			continue
+		}
+		ma, e1 := strconv.ParseUint(id[0], 16, 32)
+		mi, e2 := strconv.ParseUint(id[1], 16, 32)
+		in, e3 := strconv.ParseUint(id[2], 10, 64)
+		if e1 != nil || e2 != nil || e3 != nil || ma != major || mi != minor || in != ino {
+			continue
+		}
+		pid, err := strconv.Atoi(f[4])
+		if err != nil {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// unixMajor and unixMinor decode a Linux dev_t (glibc's gnu_dev_major/minor).
+func unixMajor(dev uint64) uint64 { return ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xfffff000) }
+func unixMinor(dev uint64) uint64 { return (dev & 0xff) | ((dev >> 12) & 0xffffff00) }
+
