@@ -42,9 +42,11 @@ const (
 
 type fakeFile struct{ dir bool }
 
-func (f fakeFile) Name() string       { return "x" }
-func (f fakeFile) Size() int64        { return 0 }
-func (f fakeFile) Mode() fs.FileMode  { return map[bool]fs.FileMode{true: fs.ModeDir | 0o755, false: 0o644}[f.dir] }
+func (f fakeFile) Name() string { return "x" }
+func (f fakeFile) Size() int64  { return 0 }
+func (f fakeFile) Mode() fs.FileMode {
+	return map[bool]fs.FileMode{true: fs.ModeDir | 0o755, false: 0o644}[f.dir]
+}
 func (f fakeFile) ModTime() time.Time { return time.Time{} }
 func (f fakeFile) IsDir() bool        { return f.dir }
 func (f fakeFile) Sys() any           { return nil }

@@ -382,4 +382,3 @@ func LockHolders(procLocks string, dev, ino uint64) []int {
 // unixMajor and unixMinor decode a Linux dev_t (glibc's gnu_dev_major/minor).
 func unixMajor(dev uint64) uint64 { return ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xfffff000) }
 func unixMinor(dev uint64) uint64 { return (dev & 0xff) | ((dev >> 12) & 0xffffff00) }
-
