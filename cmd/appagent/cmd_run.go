@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/service"
 )
 
@@ -38,7 +39,7 @@ It stops cleanly on SIGTERM.`,
 
 // agentTasks lists the agent's tasks; each issue's package adds its own.
 func agentTasks(log hclog.Logger) []service.Task {
-	return nil
+	return []service.Task{&logfwd.Task{}}
 }
 
 func envOr(name, def string) string {

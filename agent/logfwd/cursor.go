@@ -1,0 +1,63 @@
+package logfwd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultCursorFile keeps the cursor of the last entry written to stdout. /run lives as long as
+// the container's boot: an agent restart resumes after it, a new container (with a new,
+// volatile journal) starts at the beginning of its boot.
+const DefaultCursorFile = "/run/appagent/logfwd.cursor"
+
+// LoadCursor returns the stored cursor, "" when there is none.
+func LoadCursor(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("logfwd: read cursor %s: %w", path, err)
+	}
+	c := strings.TrimSpace(string(data))
+	if strings.ContainsAny(c, "\n\x00") || !strings.HasPrefix(c, "s=") {
+		return "", fmt.Errorf("logfwd: %s does not hold a journal cursor (remove it to start at the beginning of this boot)", path)
+	}
+	return c, nil
+}
+
+// SaveCursor writes the cursor atomically (temp file in the same directory, fsync, rename,
+// fsync the directory).
+func SaveCursor(path, cursor string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("logfwd: save cursor: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".logfwd.cursor-*")
+	if err != nil {
+		return fmt.Errorf("logfwd: save cursor: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(cursor + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

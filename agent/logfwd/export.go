@@ -1,0 +1,135 @@
+package logfwd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ExportReader parses the journal export format (journalctl -o export; see systemd's
+// JOURNAL_EXPORT_FORMATS): entries are groups of fields separated by an empty line; a field is
+// either "NAME=value\n" or, for values with control characters or non-UTF-8 bytes,
+// "NAME\n" + 64-bit little-endian length + the raw bytes + "\n". So the format is binary-safe.
+type ExportReader struct {
+	r   *bufio.Reader
+	b   entryBuilder
+	buf []byte
+}
+
+// maxField bounds a binary field the parser will hold; longer fields are skipped (MESSAGE is
+// cut to MaxMessage in any case).
+const maxField = 1 << 20
+
+// NewExportReader reads export-format entries from r.
+func NewExportReader(r io.Reader) *ExportReader {
+	return &ExportReader{r: bufio.NewReaderSize(r, 256<<10)}
+}
+
+// ErrExportSyntax marks input that is not in the export format.
+var ErrExportSyntax = errors.New("journal export format")
+
+// Next returns the next entry, io.EOF at a clean end of input, or an error wrapping
+// ErrExportSyntax for malformed input.
+func (x *ExportReader) Next() (Entry, error) {
+	x.b.reset()
+	fields := 0
+	for {
+		line, err := x.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A text field longer than the buffer: collect it.
+			long := append([]byte(nil), line...)
+			for err == bufio.ErrBufferFull {
+				line, err = x.r.ReadSlice('\n')
+				if len(long) < maxField+64 {
+					long = append(long, line...)
+				}
+			}
+			line = long
+		}
+		if err != nil {
+			if err == io.EOF {
+				if len(line) > 0 {
+					return Entry{}, fmt.Errorf("%w: input ends inside a field", ErrExportSyntax)
+				}
+				if fields > 0 {
+					return x.b.build(), nil
+				}
+				return Entry{}, io.EOF
+			}
+			return Entry{}, err
+		}
+		line = line[:len(line)-1]
+		if len(line) == 0 {
+			if fields == 0 {
+				continue // tolerate extra separators
+			}
+			return x.b.build(), nil
+		}
+		fields++
+		if i := bytes.IndexByte(line, '='); i >= 0 {
+			x.b.set(string(line[:i]), line[i+1:])
+			continue
+		}
+		// Binary field: NAME\n<le64 size><data>\n
+		name := string(line)
+		var size [8]byte
+		if _, err := io.ReadFull(x.r, size[:]); err != nil {
+			return Entry{}, fmt.Errorf("%w: field %q: size: %v", ErrExportSyntax, name, err)
+		}
+		n := binary.LittleEndian.Uint64(size[:])
+		if n > maxField {
+			if _, err := io.CopyN(io.Discard, x.r, int64(min(n, 1<<62))); err != nil {
+				return Entry{}, fmt.Errorf("%w: field %q: %v", ErrExportSyntax, name, err)
+			}
+			if name == "MESSAGE" {
+				x.b.set(name, nil)
+				x.b.e.Truncated = int(min(n, 1<<40))
+			}
+		} else {
+			if cap(x.buf) < int(n) {
+				x.buf = make([]byte, n)
+			}
+			data := x.buf[:n]
+			if _, err := io.ReadFull(x.r, data); err != nil {
+				return Entry{}, fmt.Errorf("%w: field %q: %v", ErrExportSyntax, name, err)
+			}
+			x.b.set(name, data)
+		}
+		nl, err := x.r.ReadByte()
+		if err != nil || nl != '\n' {
+			return Entry{}, fmt.Errorf("%w: field %q: no newline after %d bytes of data", ErrExportSyntax, name, n)
+		}
+	}
+}
+
+// AppendExport writes fields in the export format; values that are not plain text use the
+// binary form. It is the inverse of ExportReader for tests and benchmarks.
+func AppendExport(dst []byte, fields [][2]string) []byte {
+	for _, f := range fields {
+		if isPlainExportValue(f[1]) {
+			dst = append(dst, f[0]...)
+			dst = append(dst, '=')
+			dst = append(dst, f[1]...)
+			dst = append(dst, '\n')
+			continue
+		}
+		dst = append(dst, f[0]...)
+		dst = append(dst, '\n')
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(f[1])))
+		dst = append(dst, f[1]...)
+		dst = append(dst, '\n')
+	}
+	return append(dst, '\n')
+}
+
+func isPlainExportValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 && s[i] != '\t' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,267 @@
+package logfwd
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The keeper keeps the container's original stdout and stderr (and other files that must stay
+// open for the container's life, such as the volume lock) after `appagent init` execs systemd.
+//
+// Why a process: systemd closes every inherited file descriptor when it starts as PID 1, and
+// once it runs, PID 1's stdout is /dev/null and (without -t) there is no /dev/console. So the
+// only way to keep the container's stdout is to have another process hold it. Why an abstract
+// socket: systemd mounts its own /run when the runtime did not, which would hide a socket file;
+// abstract sockets live in the network namespace instead. Its name carries the inode of the PID
+// namespace, so containers that share the host's network (nspawn's default, --network host)
+// never meet each other's keeper.
+//
+// The keeper hands its stdout and stderr to any peer whose SO_PEERCRED uid is 0 and whose
+// pid is visible in the keeper's PID namespace (0 means another PID namespace), and does
+// nothing else: it reads no logs and stays tiny.
+
+// KeeperOptions are the files the keeper inherits.
+type KeeperOptions struct {
+	// Stdout and Stderr are the container's original ones (default os.Stdout, os.Stderr).
+	Stdout, Stderr *os.File
+	// Hold are files kept open for the container's life (the volume lock's flock).
+	Hold []*os.File
+	// Binary is the appagent binary to run as `appagent keeper` (default: this executable).
+	Binary string
+	// Timeout for the keeper to listen (default 5s).
+	Timeout time.Duration
+}
+
+// keeperReady is what the keeper writes on fd 3 once it listens.
+const keeperReady = "appagent-keeper-ready\n"
+
+// keeperHello is the payload sent with the file descriptors.
+const keeperHello = "appagent-keeper v1"
+
+// KeeperSocketName is the abstract socket's name (without the leading NUL/@) for the PID
+// namespace this process runs in.
+func KeeperSocketName() (string, error) {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return "", fmt.Errorf("logfwd: read the pid namespace (/proc/self/ns/pid): %w", err)
+	}
+	// "pid:[4026531836]" -> "4026531836"
+	ns = strings.TrimSuffix(strings.TrimPrefix(ns, "pid:["), "]")
+	return "appagent/keeper/" + ns, nil
+}
+
+// StartKeeper starts `appagent keeper` in its own session with the files of o and waits until
+// it listens. `appagent init` calls it as its last step before exec'ing systemd.
+func StartKeeper(o KeeperOptions) error {
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("logfwd: start keeper: find this executable: %w", err)
+		}
+		o.Binary = exe
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("logfwd: start keeper: %w", err)
+	}
+	defer r.Close()
+	cmd := exec.Command(o.Binary, "keeper")
+	cmd.Stdin = nil // /dev/null
+	cmd.Stdout = o.Stdout
+	cmd.Stderr = o.Stderr
+	cmd.ExtraFiles = append([]*os.File{w}, o.Hold...)
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	// Its own session and process group: signals for init's group do not reach it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("logfwd: start keeper %s: %w", o.Binary, err)
+	}
+	w.Close()
+	// Do not wait for it: after the exec, systemd (PID 1) reaps it.
+	_ = cmd.Process.Release()
+	_ = r.SetReadDeadline(time.Now().Add(o.Timeout))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if line != keeperReady {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("logfwd: the keeper did not listen within %s", o.Timeout)
+		}
+		return fmt.Errorf("logfwd: the keeper ended before it listened (its error is on stderr above)")
+	}
+	return nil
+}
+
+// RunKeeper is the keeper process (`appagent keeper`): fd 1 and 2 are the container's stdout
+// and stderr, fd 3 the ready pipe, fds from 4 on are held. It returns only on error.
+func RunKeeper() error {
+	// SIGHUP/SIGINT/SIGPIPE are not for us; SIGTERM (systemd's final kill) ends the keeper,
+	// which is fine: by then the agent has its own copy of stdout.
+	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE, syscall.SIGQUIT)
+	name, err := KeeperSocketName()
+	if err != nil {
+		return err
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: "@" + name, Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("logfwd: keeper: listen on abstract socket @%s: %w (is another keeper running in this container?)", name, err)
+	}
+	ready := os.NewFile(3, "ready")
+	if ready != nil {
+		_, _ = io.WriteString(ready, keeperReady)
+		ready.Close()
+	}
+	for {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("logfwd: keeper: accept: %w", err)
+		}
+		serveKeeperConn(c)
+	}
+}
+
+func serveKeeperConn(c *net.UnixConn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	cred, err := peerCred(c)
+	if err != nil || cred.Uid != 0 || cred.Pid == 0 {
+		// Refused: not root, or from another PID namespace.
+		return
+	}
+	rights := unix.UnixRights(1, 2)
+	_, _, _ = c.WriteMsgUnix([]byte(keeperHello), rights, nil)
+}
+
+func peerCred(c *net.UnixConn) (*unix.Ucred, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return nil, err
+	}
+	return cred, cerr
+}
+
+// ErrNoKeeper says no keeper runs in this container (systemd was started without
+// `appagent init`).
+var ErrNoKeeper = errors.New("no appagent keeper in this container")
+
+// FromKeeper fetches the container's stdout and stderr from the keeper.
+func FromKeeper() (stdout, stderr *os.File, err error) {
+	name, err := KeeperSocketName()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: "@" + name, Net: "unix"})
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+			return nil, nil, fmt.Errorf("%w (@%s: %v)", ErrNoKeeper, name, err)
+		}
+		return nil, nil, fmt.Errorf("logfwd: connect to the keeper @%s: %w", name, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, nil, fmt.Errorf("logfwd: receive from the keeper @%s: %w", name, err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, nil, fmt.Errorf("logfwd: receive from the keeper @%s: %w", name, err)
+	}
+	var fds []int
+	for _, m := range msgs {
+		f, err := unix.ParseUnixRights(&m)
+		if err == nil {
+			fds = append(fds, f...)
+		}
+	}
+	if string(buf[:n]) != keeperHello || len(fds) != 2 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, nil, fmt.Errorf("logfwd: the keeper @%s refused this process (it serves root in its own container only) or is not appagent's", name)
+	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+	}
+	return os.NewFile(uintptr(fds[0]), "container-stdout"), os.NewFile(uintptr(fds[1]), "container-stderr"), nil
+}
+
+// Stdout returns the container's original stdout: from the keeper, else /dev/console when it
+// exists (systemd started directly, e.g. under nspawn --console=passive or podman -t).
+// The error says why there is neither.
+func Stdout() (*os.File, error) {
+	f, _, err := OpenOutput()
+	return f, err
+}
+
+// OpenOutput is Stdout that also says where the file came from ("keeper" or "/dev/console").
+func OpenOutput() (*os.File, string, error) {
+	out, errf, kerr := FromKeeper()
+	if kerr == nil {
+		errf.Close()
+		return out, "keeper", nil
+	}
+	f, err := os.OpenFile("/dev/console", os.O_WRONLY|syscall.O_NOCTTY, 0)
+	if err == nil {
+		return f, "/dev/console", nil
+	}
+	return nil, "", fmt.Errorf("logfwd: the container's stdout is not reachable: %v; and /dev/console: %v (start the container with `appagent init` as its entrypoint)", kerr, err)
+}
+
+// SystemdArgs returns extra arguments for the init that `appagent init` execs. When the
+// container has a terminal (podman/docker run -t), systemd would print its status lines
+// ("[  OK  ] Started ...") on that terminal, and the forwarder prints the same events from the
+// journal: so systemd's status output is turned off and every line appears once, as without -t.
+func SystemdArgs(init string, stdout *os.File) []string {
+	if stdout == nil || !isTerminal(stdout) {
+		return nil
+	}
+	target, err := filepath.EvalSymlinks(init)
+	if err != nil || filepath.Base(target) != "systemd" {
+		return nil
+	}
+	return []string{"--show-status=no"}
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,366 @@
+package logfwd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/appagent/appagent/agent/config"
+)
+
+// Settings are the forwarder's resolved options.
+type Settings struct {
+	Format Format
+	Filter Filter
+	// FormatName is "short" or "json" (for logs).
+	FormatName string
+}
+
+// Environment variables that override the image's logs: section at run time. The agent reads
+// them from the container's environment (/proc/1/environ), since units do not inherit it.
+const (
+	EnvFormat      = "APPAGENT_LOG_FORMAT"
+	EnvPriority    = "APPAGENT_LOG_PRIORITY"
+	EnvUnits       = "APPAGENT_LOG_UNITS"       // comma or space separated
+	EnvIdentifiers = "APPAGENT_LOG_IDENTIFIERS" // comma or space separated
+)
+
+// Resolve combines the image's config with the environment overrides (env may be nil).
+// Every problem is reported at once.
+func Resolve(cfg config.Logs, env map[string]string) (Settings, error) {
+	var s Settings
+	var errs []error
+	name := cfg.Format
+	if v, ok := env[EnvFormat]; ok && v != "" {
+		name = v
+	}
+	f, err := ParseFormat(name)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.Format = f
+	s.FormatName = strings.ToLower(strings.TrimSpace(name))
+	if s.FormatName == "" {
+		s.FormatName = "short"
+	}
+	prio := cfg.Priority
+	if v, ok := env[EnvPriority]; ok && v != "" {
+		prio = v
+	}
+	p, err := ParsePriority(prio)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.Filter.MaxPriority = p
+	s.Filter.Units = normalizeUnits(cfg.Units)
+	if v, ok := env[EnvUnits]; ok {
+		s.Filter.Units = normalizeUnits(splitList(v))
+	}
+	s.Filter.Identifiers = cfg.Identifiers
+	if v, ok := env[EnvIdentifiers]; ok {
+		s.Filter.Identifiers = splitList(v)
+	}
+	return s, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// ContainerEnv reads the container's environment from PID 1 (root only). Units do not
+// inherit it; the runtime passed it to `appagent init`, which kept it across the exec.
+func ContainerEnv(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("logfwd: read the container's environment %s: %w", path, err)
+	}
+	env := map[string]string{}
+	for _, kv := range bytes.Split(data, []byte{0}) {
+		if k, v, ok := strings.Cut(string(kv), "="); ok {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+// Task is the agent's log forwarding (service.Task).
+type Task struct {
+	// ConfigPath is the image's declaration (default config.DefaultPath).
+	ConfigPath string
+	// EnvPath is where the container's environment is read (default /proc/1/environ).
+	EnvPath string
+	// CursorFile (default DefaultCursorFile).
+	CursorFile string
+	// Output overrides the container's stdout (tests); nil = Stdout().
+	Output io.Writer
+	// Source overrides where entries come from (tests); nil = OpenSource.
+	Source func(SourceOptions) (Source, string, error)
+	// DrainIdle and DrainMax bound the drain at stop: the forwarder stops when the journal
+	// was quiet for DrainIdle, or after DrainMax (defaults 300ms and 10s).
+	DrainIdle, DrainMax time.Duration
+	// QueueBytes bounds formatted output waiting for stdout (default 1 MiB).
+	QueueBytes int
+	// Since overrides where a first start begins (default: when PID 1 started).
+	Since time.Time
+}
+
+// Name implements service.Task.
+func (t *Task) Name() string { return "logfwd" }
+
+// Start implements service.Task: it finds stdout, opens the journal after the stored cursor
+// and forwards until ctx is done, then drains what the journal has and stores the cursor.
+func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
+	if t.ConfigPath == "" {
+		t.ConfigPath = config.DefaultPath
+	}
+	if t.EnvPath == "" {
+		t.EnvPath = "/proc/1/environ"
+	}
+	if t.CursorFile == "" {
+		t.CursorFile = DefaultCursorFile
+	}
+	if t.DrainIdle == 0 {
+		t.DrainIdle = 300 * time.Millisecond
+	}
+	if t.DrainMax == 0 {
+		t.DrainMax = 10 * time.Second
+	}
+	if t.QueueBytes == 0 {
+		t.QueueBytes = 1 << 20
+	}
+	if t.Source == nil {
+		t.Source = OpenSource
+	}
+	done := make(chan error, 1)
+
+	var logsCfg config.Logs
+	if cfg, err := config.Load(t.ConfigPath); err != nil {
+		log.Warn("config not readable, forwarding with defaults", "path", t.ConfigPath, "error", err)
+	} else {
+		logsCfg = cfg.Logs
+	}
+	env, err := ContainerEnv(t.EnvPath)
+	if err != nil {
+		log.Warn("container environment not readable; overrides not applied", "path", t.EnvPath, "error", err)
+	}
+	for _, k := range []string{EnvFormat, EnvPriority, EnvUnits, EnvIdentifiers} {
+		// The agent's own environment wins (tests, systemctl set-environment).
+		if v, ok := os.LookupEnv(k); ok {
+			if env == nil {
+				env = map[string]string{}
+			}
+			env[k] = v
+		}
+	}
+	settings, err := Resolve(logsCfg, env)
+	if err != nil {
+		// A wrong override must not silence the container: fall back to the image's config.
+		log.Error("log settings invalid, using the image's", "error", err)
+		if settings, err = Resolve(logsCfg, nil); err != nil {
+			settings, _ = Resolve(config.Logs{}, nil)
+		}
+	}
+
+	out := t.Output
+	if out == nil {
+		f, from, err := OpenOutput()
+		if err != nil {
+			log.Warn("not forwarding the journal", "error", err)
+			go func() { <-ctx.Done(); done <- nil }()
+			return done, nil
+		}
+		out = f
+		log.Info("forwarding the journal", "to", from, "format", settings.FormatName,
+			"priority", priorityNames[settings.Filter.MaxPriority], "units", strings.Join(settings.Filter.Units, ","),
+			"identifiers", strings.Join(settings.Filter.Identifiers, ","))
+	}
+
+	so := SourceOptions{OnGap: func(c string) {
+		log.Warn("the journal no longer has the last entry written; entries rotated away while the forwarder was behind are lost (raise RuntimeMaxUse in journald.conf)", "cursor", c)
+	}}
+	cursor, err := LoadCursor(t.CursorFile)
+	if err != nil {
+		log.Warn("stored cursor ignored", "path", t.CursorFile, "error", err)
+	}
+	if cursor != "" {
+		so.AfterCursor = cursor
+	} else {
+		so.Since = t.Since
+		if so.Since.IsZero() {
+			so.Since = bootStart()
+		}
+	}
+	src, name, err := t.Source(so)
+	if err != nil {
+		return nil, fmt.Errorf("logfwd: open the journal: %w", err)
+	}
+	log.Debug("journal source", "source", name, "after_cursor", so.AfterCursor)
+
+	f := &forwarder{src: src, out: out, settings: settings, q: newQueue(t.QueueBytes),
+		cursorFile: t.CursorFile, log: log, drainIdle: t.DrainIdle, drainMax: t.DrainMax}
+	go func() { done <- f.run(ctx) }()
+	return done, nil
+}
+
+// bootStart is when this container's PID 1 started, a little early so that clock ticks and
+// rounding never skip the first entries; when unknown, the beginning of the journal.
+func bootStart() time.Time {
+	stat, err := os.ReadFile("/proc/1/stat")
+	if err != nil {
+		return time.Unix(1, 0)
+	}
+	// Field 22 (starttime, clock ticks since boot) comes after the ")" of the command.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return time.Unix(1, 0)
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 20 {
+		return time.Unix(1, 0)
+	}
+	ticks, err := strconv.ParseInt(fields[19], 10, 64)
+	if err != nil {
+		return time.Unix(1, 0)
+	}
+	ps, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Unix(1, 0)
+	}
+	for _, line := range strings.Split(string(ps), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			btime, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				break
+			}
+			// USER_HZ is 100 on every Linux architecture Go supports.
+			return time.Unix(btime, 0).Add(time.Duration(ticks) * 10 * time.Millisecond).Add(-2 * time.Second)
+		}
+	}
+	return time.Unix(1, 0)
+}
+
+// forwarder is one run of the pipeline: reader (source -> filter -> format -> queue) and
+// writer (queue -> stdout -> cursor file).
+type forwarder struct {
+	src                 Source
+	out                 io.Writer
+	settings            Settings
+	q                   *queue
+	cursorFile          string
+	log                 hclog.Logger
+	drainIdle, drainMax time.Duration
+}
+
+func (f *forwarder) run(ctx context.Context) error {
+	defer f.src.Close()
+	readErr := make(chan error, 1)
+	go func() {
+		readErr <- f.read(ctx)
+		f.q.close()
+	}()
+	werr := f.write(ctx)
+	rerr := <-readErr
+	if werr != nil {
+		return werr
+	}
+	return rerr
+}
+
+// read moves entries into the queue until ctx is done, then drains: it goes on until the
+// journal was quiet for drainIdle (or drainMax passed), so that the last words of the units
+// stopped before the agent reach stdout.
+func (f *forwarder) read(ctx context.Context) error {
+	var buf []byte
+	var deadline time.Time
+	for {
+		var e Entry
+		var err error
+		if ctx.Err() == nil {
+			e, err = f.src.Next(ctx)
+		}
+		if ctx.Err() != nil {
+			if deadline.IsZero() {
+				deadline = time.Now().Add(f.drainMax)
+			}
+			if time.Now().After(deadline) {
+				f.log.Warn("stopped before the end of the journal (drain time exceeded)")
+				return nil
+			}
+			dctx, cancel := context.WithTimeout(context.Background(), f.drainIdle)
+			e, err = f.src.Next(dctx)
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) {
+				return nil
+			}
+		}
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				continue
+			}
+			return fmt.Errorf("logfwd: read the journal: %w", err)
+		}
+		it := item{cursor: e.Cursor}
+		if f.settings.Filter.Match(&e) {
+			buf = f.settings.Format.Append(buf[:0], &e)
+			it.data = append([]byte(nil), buf...)
+		}
+		f.q.push(it)
+	}
+}
+
+// write writes everything queued in one write call and then stores the cursor of the last
+// entry written, so a restart resumes exactly after it.
+func (f *forwarder) write(ctx context.Context) error {
+	var items []item
+	var buf []byte
+	var last string
+	failing := false
+	for {
+		var ok bool
+		items, ok = f.q.popAll(items)
+		if !ok {
+			break
+		}
+		buf = buf[:0]
+		for _, it := range items {
+			buf = append(buf, it.data...)
+		}
+		for len(buf) > 0 {
+			n, err := f.out.Write(buf)
+			if err == nil {
+				if failing {
+					f.log.Info("writing to stdout again")
+					failing = false
+				}
+				break
+			}
+			// Keep the entries: the cursor only moves past written lines. The reader of
+			// stdout may come back (a restarted log collector); meanwhile the journal holds.
+			if !failing {
+				f.log.Error("cannot write to the container's stdout; retrying every second", "error", err)
+				failing = true
+			}
+			buf = buf[n:]
+			if ctx.Err() != nil {
+				return fmt.Errorf("logfwd: write to the container's stdout: %w", err)
+			}
+			time.Sleep(time.Second)
+		}
+		c := items[len(items)-1].cursor
+		if c != "" && c != last {
+			if err := SaveCursor(f.cursorFile, c); err != nil {
+				f.log.Warn("cursor not stored; a restart may repeat lines", "path", f.cursorFile, "error", err)
+			}
+			last = c
+		}
+	}
+	return nil
+}
