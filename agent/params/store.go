@@ -1,0 +1,174 @@
+package params
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// StateDir is appagent's directory on the volume (shared with the volume helper).
+const StateDir = ".appagent"
+
+// StoredFile is the name of the parameters' file in StateDir. It holds secret values too, so
+// it is written 0600 (root only).
+const StoredFile = "params.json"
+
+// storedFormat is the version of params.json's layout.
+const storedFormat = 1
+
+// Stored are the parameter values kept on the volume: those given at an earlier start (by env,
+// NAME_FILE or a secret file). Defaults are not stored, so a new image's default applies.
+type Stored struct {
+	Format int                    `json:"format"`
+	Values map[string]StoredValue `json:"values"`
+}
+
+// StoredValue is one kept value and where it came from.
+type StoredValue struct {
+	Value  string `json:"value"`
+	Source Source `json:"source"`
+}
+
+// StoredPath returns the parameters' file on a volume.
+func StoredPath(volume string) string { return filepath.Join(volume, StateDir, StoredFile) }
+
+// LoadStored reads the values kept on the volume; a volume without them (first start) gives
+// an empty set and no error.
+func LoadStored(volume string) (*Stored, error) {
+	path := StoredPath(volume)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Stored{Format: storedFormat, Values: map[string]StoredValue{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the stored parameters: %w", err)
+	}
+	var s Stored
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("the stored parameters %s are damaged (%v); remove the file and start again with every parameter given", path, err)
+	}
+	if s.Format > storedFormat {
+		return nil, fmt.Errorf("the stored parameters %s have format %d, newer than this appagent knows (%d); use the newer image", path, s.Format, storedFormat)
+	}
+	if s.Values == nil {
+		s.Values = map[string]StoredValue{}
+	}
+	return &s, nil
+}
+
+// Store keeps the given values of set on the volume, next to those stored before for
+// parameters the image no longer declares (an image downgrade must not lose them). The write
+// is atomic and the file is 0600.
+func Store(volume string, set *Set) error {
+	old, err := LoadStored(volume)
+	if err != nil {
+		return err
+	}
+	s := Stored{Format: storedFormat, Values: old.Values}
+	for _, v := range set.Values {
+		if v.Source.given() {
+			s.Values[v.Name] = StoredValue{Value: v.Value, Source: v.Source}
+		}
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(volume, StateDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("storing the parameters: %w", err)
+	}
+	if err := writeAtomic(StoredPath(volume), append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("storing the parameters: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes data to path through a temporary file in the same directory: write,
+// fsync, rename, fsync the directory. Readers see the old or the new file, never a part.
+func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	// Chmod before writing: a secret must never sit in a file others can read, not even briefly.
+	if err = tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// StampsDir holds the hooks' stamps on the volume (relative to the volume); agent/units
+// names the same files in its hook units.
+const StampsDir = StateDir + "/stamps"
+
+// ReconfigurePending is the stamp that asks for the reconfigure hook. It is an
+// EnvironmentFile for the hook: APPAGENT_CHANGED="NAME1 NAME2". The hook unit removes it
+// after success, so a failed reconfigure is tried again at the next start.
+const ReconfigurePending = "reconfigure-pending"
+
+// MarkReconfigure records that the named parameters changed. Names already pending from an
+// earlier start whose hook did not succeed are kept. No names: nothing is written.
+func MarkReconfigure(volume string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	dir := filepath.Join(volume, StampsDir)
+	path := filepath.Join(dir, ReconfigurePending)
+	all := map[string]bool{}
+	if data, err := os.ReadFile(path); err == nil {
+		if m, err := ParseEnvFile(string(data)); err == nil {
+			for _, n := range strings.Fields(m["APPAGENT_CHANGED"]) {
+				all[n] = true
+			}
+		}
+	}
+	for _, n := range names {
+		all[n] = true
+	}
+	list := make([]string, 0, len(all))
+	for n := range all {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("marking the reconfigure hook: %w", err)
+	}
+	text := "# Written by appagent init: parameters changed since the last start; the reconfigure hook removes this file.\n" +
+		EnvLine("APPAGENT_CHANGED", strings.Join(list, " "))
+	if err := writeAtomic(path, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("marking the reconfigure hook: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package params
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/appagent/appagent/agent/config"
+)
+
+// Task is the agent's parameters task (a service.Task): at every start of appagent.service it
+// resolves the parameters again and writes the runtime files, before the agent tells systemd
+// it is ready, so units ordered After=appagent.service find them.
+//
+// It resolves again rather than trusting a file left by `appagent init` because /run is
+// empty after the exec of systemd on some runtimes, and because appagent.service does not
+// inherit the container's environment: PID 1 (systemd) has it, in /proc/1/environ.
+type Task struct {
+	ConfigPath  string // default config.DefaultPath
+	RuntimeDir  string // default RuntimeDir
+	SecretsDir  string // default DefaultSecretsDir
+	EnvironFile string // default /proc/1/environ
+}
+
+func (t *Task) Name() string { return "params" }
+
+// Start writes the files and returns; the task has nothing to do afterwards.
+func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
+	cfgPath := orDefault(t.ConfigPath, config.DefaultPath)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	env, err := ReadEnviron(orDefault(t.EnvironFile, "/proc/1/environ"))
+	if err != nil {
+		return nil, err
+	}
+	stored, err := LoadStored(cfg.Volume.Path)
+	if err != nil {
+		return nil, err
+	}
+	set, err := Resolve(cfg, Inputs{Env: env, SecretsDir: orDefault(t.SecretsDir, DefaultSecretsDir), Stored: stored})
+	if err != nil {
+		return nil, err
+	}
+	dir := orDefault(t.RuntimeDir, RuntimeDir)
+	if err := WriteRuntime(dir, set); err != nil {
+		return nil, err
+	}
+	for _, v := range set.Values {
+		log.Debug("parameter", "param", v.Name, "source", string(v.Source), "secret", v.Secret)
+	}
+	log.Info("parameters written for units", "path", dir, "count", len(set.Values))
+	done := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		done <- nil
+	}()
+	return done, nil
+}
+
+// ReadEnviron reads a NUL-separated environment such as /proc/PID/environ.
+func ReadEnviron(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the container's environment: %w", err)
+	}
+	var env []string
+	for _, kv := range bytes.Split(data, []byte{0}) {
+		if len(kv) > 0 {
+			env = append(env, string(kv))
+		}
+	}
+	return env, nil
+}
