@@ -10,3 +10,9 @@ import "embed"
 //
 //go:embed *.service
 var FS embed.FS
+
+// JournaldConf is the journald drop-in of an appagent container (no rate limit, volatile
+// storage, nothing forwarded to the console); `appagent prepare` installs it.
+//
+//go:embed appagent-journald.conf
+var JournaldConf []byte

@@ -42,6 +42,9 @@ func Prepare(o Options) error {
 	if err := op(o.Out, "install appagent's units", func() error { return InstallUnits(o.Root) }); err != nil {
 		return err
 	}
+	if err := op(o.Out, "install journald settings", func() error { return InstallJournald(o.Root) }); err != nil {
+		return err
+	}
 	_ = cfg
 	fmt.Fprintln(o.Out, "prepare: done")
 	return nil
