@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/appagent/appagent/agent/version.Version=$(VERSION)
 BIN     := bin/appagent
 
-.PHONY: build test test-unit test-integration bench lint demo clean
+.PHONY: build test test-unit test-integration bench lint demo demo-stop demo-clean clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/appagent
@@ -28,8 +28,18 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-demo:
-	@echo "make demo: the example wiki is not built yet (issue 7)"; exit 1
+# The example wiki (examples/wiki) in one systemd container: build appagent and the image
+# (with a local Debian base when there is no registry; BASE=<image> to use another), run it
+# on the volume appagent-wiki-data, wait until it is ready, print its URL and admin login.
+demo: build
+	BASE="$(BASE)" PORT="$(PORT)" scripts/demo.sh run
+
+demo-stop:
+	scripts/demo.sh stop
+
+# Removes the demo container, its volume (the wiki's data) and its image.
+demo-clean:
+	scripts/demo.sh clean
 
 clean:
 	rm -rf bin

@@ -18,10 +18,22 @@ SOCKET=/run/mysqld/mysqld.sock
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# secret_path NAME: the credential file of a secret, if there is one: the unit's own
+# (LoadCredential=), else the agent's copy for root (a job run by hand with podman exec).
+secret_path() {
+	for f in "${CREDENTIALS_DIRECTORY:-/nonexistent}/$1" "/run/appagent/credentials/$1"; do
+		if [ -r "$f" ]; then
+			printf '%s' "$f"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # secret NAME: print the secret's value (empty if unset).
 secret() {
-	if [ -n "${CREDENTIALS_DIRECTORY:-}" ] && [ -r "$CREDENTIALS_DIRECTORY/$1" ]; then
-		cat "$CREDENTIALS_DIRECTORY/$1"
+	if f=$(secret_path "$1"); then
+		cat "$f"
 	else
 		eval "printf '%s' \"\${$1:-}\""
 	fi
@@ -30,8 +42,7 @@ secret() {
 # secret_file NAME: print the path of a file holding the secret (for programs that read a
 # file, so the value never appears on a command line).
 secret_file() {
-	if [ -n "${CREDENTIALS_DIRECTORY:-}" ] && [ -r "$CREDENTIALS_DIRECTORY/$1" ]; then
-		printf '%s' "$CREDENTIALS_DIRECTORY/$1"
+	if secret_path "$1"; then
 		return
 	fi
 	f=$(mktemp)
