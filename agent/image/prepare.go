@@ -7,6 +7,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/fsdiff"
 )
 
 // Options configure Prepare.
@@ -43,6 +44,17 @@ func Prepare(o Options) error {
 		return err
 	}
 	if err := op(o.Out, "install journald settings", func() error { return InstallJournald(o.Root) }); err != nil {
+		return err
+	}
+	// Keep this the LAST step: the manifest must see the image as it ships (symlinks to the
+	// volume, masks, units), so that `appagent diff` reports only what happens at run time.
+	if err := op(o.Out, "record the image's filesystem for appagent diff", func() error {
+		n, err := fsdiff.Record(fsdiff.Options{Root: o.Root, Config: cfg})
+		if err == nil {
+			fmt.Fprintf(o.Out, "recorded %d entries in %s\n", n, fsdiff.ManifestPath)
+		}
+		return err
+	}); err != nil {
 		return err
 	}
 	_ = cfg
