@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/logfwd"
+	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/service"
 )
 
@@ -39,7 +40,8 @@ It stops cleanly on SIGTERM.`,
 
 // agentTasks lists the agent's tasks; each issue's package adds its own.
 func agentTasks(log hclog.Logger) []service.Task {
-	return []service.Task{&logfwd.Task{}}
+	// params first: units ordered After=appagent.service need its files (agent/params).
+	return []service.Task{&params.Task{}, &logfwd.Task{}}
 }
 
 func envOr(name, def string) string {

@@ -1,0 +1,187 @@
+package units
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/journal"
+)
+
+// Failure is what the report says about a failed unit.
+type Failure struct {
+	Unit string
+	// Result, Code and Status are systemd's $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS in
+	// ExecStopPost= (systemd.exec(5), "Environment variables in spawned processes").
+	Result, Code, Status string
+	// ExitCode is the container's exit code declared for the unit.
+	ExitCode int
+	// Restarts tells that systemd restarts the unit (Restart= is not "no"), so the container
+	// only exits when the unit keeps failing.
+	Restarts bool
+	// Log holds the unit's last journal lines.
+	Log []string
+}
+
+// hookNames says which hook a hook unit is, for the report line.
+var hookNames = map[string]string{
+	ConfigureUnit:   "the image's configure hook",
+	UpgradeUnit:     "the image's upgrade hook",
+	ReconfigureUnit: "the image's reconfigure hook",
+}
+
+// Line is the one line a person reads in `podman logs` to learn why the container stopped.
+func (f Failure) Line() string {
+	var b strings.Builder
+	b.WriteString("appagent: ")
+	b.WriteString(f.Unit)
+	if h, ok := hookNames[f.Unit]; ok {
+		fmt.Fprintf(&b, " (%s)", h)
+	}
+	b.WriteString(" failed: ")
+	b.WriteString(f.why())
+	if f.Restarts {
+		fmt.Fprintf(&b, "; systemd restarts it, and the container exits with code %d if it keeps failing", f.ExitCode)
+	} else {
+		fmt.Fprintf(&b, "; the container exits with code %d", f.ExitCode)
+	}
+	return b.String()
+}
+
+func (f Failure) why() string {
+	var what string
+	switch f.Code {
+	case "exited":
+		what = "exit status " + f.Status
+	case "killed":
+		what = "killed by signal " + f.Status
+	case "dumped":
+		what = "dumped core (signal " + f.Status + ")"
+	}
+	switch f.Result {
+	case "exit-code", "signal", "core-dump", "":
+		if what == "" {
+			return "result " + orDash(f.Result)
+		}
+		return what
+	case "timeout":
+		if what != "" {
+			return "timed out (" + what + ")"
+		}
+		return "timed out"
+	default:
+		// resources, start-limit-hit, watchdog, protocol, oom-kill, exec-condition, ...
+		if what != "" {
+			return f.Result + " (" + what + ")"
+		}
+		return f.Result
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Message is the line followed by the last log lines, indented.
+func (f Failure) Message() string {
+	var b strings.Builder
+	b.WriteString(f.Line())
+	if len(f.Log) > 0 {
+		fmt.Fprintf(&b, "\n  last %d log lines of %s:", len(f.Log), f.Unit)
+		for _, l := range f.Log {
+			b.WriteString("\n    ")
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// ReportOptions configure ReportFailure.
+type ReportOptions struct {
+	Unit     string
+	ExitCode int
+	Env      func(string) string // os.Getenv
+	Lines    int                 // log lines (default 10)
+	Stderr   io.Writer           // used when the journal cannot be reached
+}
+
+// ReportFailure is `appagent report-failure`, run as ExecStopPost=+ of hook units and essential
+// units. It does nothing when the unit succeeded (ExecStopPost= also runs at a clean stop);
+// otherwise it writes the report to the journal at priority err with identifier appagent,
+// where the log forwarder (agent/logfwd) puts it on the container's stdout.
+//
+// Why ExecStopPost= and not OnFailure=: with FailureAction=exit, systemd starts exit.target
+// at once and the OnFailure= unit's start job is cancelled by the shutdown (seen on systemd
+// 252 in nspawn: "Triggering OnFailure= dependencies", then nothing). ExecStopPost= runs
+// before the unit enters the failed state, so before FailureAction=.
+func ReportFailure(ctx context.Context, o ReportOptions) error {
+	result := o.Env("SERVICE_RESULT")
+	if result == "success" {
+		return nil
+	}
+	f := Failure{Unit: o.Unit, Result: result, Code: o.Env("EXIT_CODE"), Status: o.Env("EXIT_STATUS"), ExitCode: o.ExitCode}
+	if o.Lines == 0 {
+		o.Lines = 10
+	}
+	f.Restarts = restarts(ctx, o.Unit)
+	f.Log = lastLines(ctx, o.Unit, o.Env("INVOCATION_ID"), o.Lines)
+	msg := f.Message()
+	if journal.Enabled() {
+		err := journal.Send(msg, journal.PriErr, map[string]string{
+			"SYSLOG_IDENTIFIER": "appagent",
+			"APPAGENT_UNIT":     o.Unit,
+			"APPAGENT_RESULT":   result,
+			"APPAGENT_EXIT":     fmt.Sprint(o.ExitCode),
+		})
+		if err == nil {
+			return nil
+		}
+	}
+	if o.Stderr != nil {
+		fmt.Fprintln(o.Stderr, msg)
+	}
+	return nil
+}
+
+// restarts asks systemd whether the unit has a Restart= policy.
+func restarts(ctx context.Context, unit string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property=Restart", "--value", unit).Output()
+	if err != nil {
+		return false
+	}
+	v := strings.TrimSpace(string(out))
+	return v != "" && v != "no"
+}
+
+// lastLines reads the unit's own output of this run (its invocation id) from the journal.
+func lastLines(ctx context.Context, unit, invocation string, n int) []string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	// The unit's last lines may still be in journald's stream buffer; --sync waits for them.
+	_ = exec.CommandContext(ctx, "journalctl", "--sync").Run()
+	args := []string{"--no-pager", "-o", "cat", "-n", fmt.Sprint(n)}
+	if invocation != "" {
+		args = append(args, "_SYSTEMD_INVOCATION_ID="+invocation)
+	} else {
+		args = append(args, "-u", unit, "-b")
+	}
+	out, err := exec.CommandContext(ctx, "journalctl", args...).Output()
+	if err != nil {
+		return nil
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if l != "" && l != "-- No entries --" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
