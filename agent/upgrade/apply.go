@@ -1,0 +1,241 @@
+package upgrade
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+
+	"golang.org/x/sys/unix"
+)
+
+// applier carries out an upgrade plan. Every file it puts on the volume is written under a
+// temporary name in the same directory and renamed into place, so a kill -9 at any moment
+// leaves either the old or the new version, never half of one.
+type applier struct {
+	v      *vfs
+	tmpl   string // template tree (host path)
+	new    *Manifest
+	backup string // relative backup dir
+	pr     *progress
+	warn   func(format string, a ...any)
+	placed map[string]bool // paths written by this run (hard links can point at them)
+}
+
+func (a *applier) src(rel string) string { return filepath.Join(a.tmpl, filepath.FromSlash(rel)) }
+
+// apply runs the steps: creations and replacements parents first, removals children first.
+func (a *applier) apply(steps []Step) error {
+	a.placed = map[string]bool{}
+	var removals []Step
+	for _, s := range steps {
+		if s.Warn {
+			a.warn("%s %s: %s", s.Action, a.v.abs(s.Path), s.Reason)
+		}
+		if s.Action == ActRemove {
+			removals = append(removals, s)
+			continue
+		}
+		if err := a.step(s); err != nil {
+			return fmt.Errorf("%s %s: %w", s.Action, a.v.abs(s.Path), err)
+		}
+	}
+	sort.SliceStable(removals, func(i, j int) bool { return removals[i].Path > removals[j].Path })
+	for _, s := range removals {
+		if err := a.remove(s); err != nil {
+			return fmt.Errorf("remove %s: %w", a.v.abs(s.Path), err)
+		}
+	}
+	return nil
+}
+
+func (a *applier) step(s Step) error {
+	switch s.Action {
+	case ActInstall:
+		return a.place(s.Path, s.Path, s.New)
+	case ActReplace:
+		if s.Cur != nil && s.Cur.Type == TypeDir {
+			return a.replaceDir(s.Path, s.New)
+		} else if s.New.Type == TypeDir {
+			// A file cannot be renamed over by a directory: it is in the backup already.
+			if err := a.v.unlink(s.Path); err != nil && !isNotExist(err) {
+				return err
+			}
+		}
+		return a.place(s.Path, s.Path, s.New)
+	case ActKeepNew:
+		return a.place(s.Path, s.Path+SuffixNew, s.New)
+	case ActAside:
+		aside, err := a.freeName(s.Path + SuffixOld)
+		if err != nil {
+			return err
+		}
+		if err := a.v.rename(s.Path, aside); err != nil && !isNotExist(err) {
+			return err
+		}
+		a.warn("moved %s to %s", a.v.abs(s.Path), a.v.abs(aside))
+		return a.place(s.Path, s.Path, s.New)
+	case ActMeta:
+		return a.meta(s.Path, s.New)
+	}
+	return nil // keep, blocked, none
+}
+
+// place puts the template's entry src at dst (dst differs for NAME.appagent-new).
+func (a *applier) place(srcRel, dst string, e *Entry) error {
+	if err := a.ensureParents(parentOf(dst)); err != nil {
+		return err
+	}
+	err := a.v.at(dst, func(dfd int, name string) error {
+		if e.Type == TypeDir {
+			err := unix.Mkdirat(dfd, name, 0o700)
+			if err != nil && err != unix.EEXIST {
+				return err
+			}
+			return setDirMetaAt(a.src(srcRel), dfd, name)
+		}
+		tmp := "." + name + tmpSuffix
+		if err := removeAllAt(dfd, tmp); err != nil {
+			return err
+		}
+		var n int64
+		var err error
+		if e.Link != "" && a.placed[e.Link] {
+			err = a.v.at(e.Link, func(lfd int, lname string) error { return unix.Linkat(lfd, lname, dfd, tmp, 0) })
+		} else {
+			n, err = copyEntryAt(a.src(srcRel), e.Type, dfd, tmp)
+		}
+		if err == errSkip {
+			return nil
+		}
+		if err != nil {
+			unix.Unlinkat(dfd, tmp, 0)
+			return err
+		}
+		if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
+			unix.Unlinkat(dfd, tmp, 0)
+			return err
+		}
+		a.pr.add(n)
+		return nil
+	})
+	if err == nil {
+		a.placed[dst] = true
+	}
+	return err
+}
+
+// ensureParents creates the missing directories of rel with the template's metadata.
+func (a *applier) ensureParents(rel string) error {
+	return a.v.mkdirAll(rel, func(made string) error {
+		if a.new.Get(made) == nil {
+			return nil // e.g. a user-removed parent the image does not list: 0700, root
+		}
+		return a.v.at(made, func(dfd int, name string) error { return setDirMetaAt(a.src(made), dfd, name) })
+	})
+}
+
+// replaceDir puts the new non-directory e where the volume has a directory, and moves the
+// directory whole into the backup. The new entry is made under a temporary name and swapped
+// in with one renameat2(RENAME_EXCHANGE), so a kill leaves either the directory or the new
+// entry at rel, never nothing.
+func (a *applier) replaceDir(rel string, e *Entry) error {
+	dst := a.backup + "/files/" + rel
+	if err := a.v.mkdirAll(parentOf(dst), nil); err != nil {
+		return err
+	}
+	// Backups of files inside the directory (remove steps) are made redundant by moving the
+	// whole directory there.
+	if st, err := a.v.lstat(dst); err == nil && typeOf(st.Mode) == TypeDir {
+		if err := a.v.removeAll(dst); err != nil {
+			return err
+		}
+	}
+	dst, err := a.freeName(dst)
+	if err != nil {
+		return err
+	}
+	tmpRel := "." + path.Base(rel) + tmpSuffix
+	if p := parentOf(rel); p != "" {
+		tmpRel = p + "/" + tmpRel
+	}
+	if err := a.v.at(rel, func(dfd int, name string) error {
+		tmp := "." + name + tmpSuffix
+		if err := removeAllAt(dfd, tmp); err != nil {
+			return err
+		}
+		if _, err := copyEntryAt(a.src(rel), e.Type, dfd, tmp); err != nil && err != errSkip {
+			unix.Unlinkat(dfd, tmp, 0)
+			return err
+		}
+		return unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE)
+	}); err != nil {
+		return err
+	}
+	if err := a.v.rename(tmpRel, dst); err != nil {
+		return err
+	}
+	a.placed[rel] = true
+	a.warn("the directory %s is now %s (the image replaced it)", a.v.abs(rel), a.v.abs(dst))
+	return nil
+}
+
+// freeName returns rel, or rel.N for the first N not taken.
+func (a *applier) freeName(rel string) (string, error) {
+	for i := 1; i < 1000; i++ {
+		cand := rel
+		if i > 1 {
+			cand = fmt.Sprintf("%s.%d", rel, i)
+		}
+		ok, err := a.v.exists(cand)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return cand, nil
+		}
+	}
+	return "", fmt.Errorf("no free name for %s", a.v.abs(rel))
+}
+
+// meta applies the new entry's owner and mode to what the volume has.
+func (a *applier) meta(rel string, e *Entry) error {
+	if e.Type == TypeSymlink {
+		return a.v.at(rel, func(dfd int, name string) error {
+			return unix.Fchownat(dfd, name, e.UID, e.GID, unix.AT_SYMLINK_NOFOLLOW)
+		})
+	}
+	if e.Type != TypeFile && e.Type != TypeDir {
+		return nil
+	}
+	fd, err := a.v.open(rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchown(fd, e.UID, e.GID); err != nil && !(notRoot && err == unix.EPERM) {
+		return err
+	}
+	return unix.Fchmod(fd, e.Mode)
+}
+
+// remove deletes what the image dropped (backed up before). A directory that still holds
+// files the image does not know is kept, with a warning: it is the user's.
+func (a *applier) remove(s Step) error {
+	var err error
+	if s.Cur != nil && s.Cur.Type == TypeDir {
+		err = a.v.rmdir(s.Path)
+		if errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) {
+			a.warn("kept the directory %s: the image no longer has it, but it holds files the image does not know", a.v.abs(s.Path))
+			return nil
+		}
+	} else {
+		err = a.v.unlink(s.Path)
+	}
+	if err != nil && !isNotExist(err) {
+		return err
+	}
+	a.pr.add(0)
+	return nil
+}

@@ -1,0 +1,74 @@
+package upgrade
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/appagent/appagent/agent/exitcode"
+)
+
+// StateDir is the volume's state directory, relative to the volume root.
+const StateDir = ".appagent"
+
+// Lock takes the exclusive lock of the volume (an flock on <volume>/.appagent/lock) without
+// waiting. A volume in use by another container gives exitcode.VolumeLocked with a message
+// that names the holder. The returned file holds the lock: keep it open for the container's
+// life (the keeper does). Its fd is left inheritable (no FD_CLOEXEC) so it survives exec.
+func Lock(volume string) (*os.File, error) {
+	v, err := openVFS(volume)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Upgrade, err)
+	}
+	defer v.Close()
+	if err := ensureStateDir(v); err != nil {
+		return nil, exitcode.With(exitcode.Upgrade, err)
+	}
+	rel := StateDir + "/lock"
+	fd, err := v.open(rel, unix.O_RDWR|unix.O_CREAT|unix.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, exitcode.Withf(exitcode.Upgrade, "opening the volume lock %s: %w", v.abs(rel), err)
+	}
+	f := os.NewFile(uintptr(fd), v.abs(rel))
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		f.Close()
+		return nil, exitcode.Withf(exitcode.Upgrade, "%s is not a regular file; remove it", v.abs(rel))
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder := make([]byte, 512)
+		n, _ := unix.Pread(fd, holder, 0)
+		f.Close()
+		if err == unix.EWOULDBLOCK {
+			who := strings.TrimSpace(string(holder[:max(n, 0)]))
+			if who == "" {
+				who = "unknown"
+			}
+			return nil, exitcode.Withf(exitcode.VolumeLocked,
+				"the volume %s is in use by another container (lock %s held by: %s); stop that container, or give this one its own volume",
+				volume, v.abs(rel), who)
+		}
+		return nil, exitcode.Withf(exitcode.Upgrade, "locking %s: %w", v.abs(rel), err)
+	}
+	host, _ := os.Hostname()
+	info := fmt.Sprintf("host=%s pid=%d since=%s\n", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	_ = unix.Ftruncate(fd, 0)
+	_, _ = unix.Pwrite(fd, []byte(info), 0)
+	// Inheritable: the lock must survive the exec of systemd until the keeper holds it.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+		f.Close()
+		return nil, exitcode.Withf(exitcode.Upgrade, "lock fd: %w", err)
+	}
+	return f, nil
+}
+
+// ensureStateDir creates <volume>/.appagent (0700) and refuses anything but a real directory.
+func ensureStateDir(v *vfs) error {
+	if err := v.mkdir(StateDir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", v.abs(StateDir), err)
+	}
+	return nil
+}

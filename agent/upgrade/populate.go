@@ -1,0 +1,213 @@
+package upgrade
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// populate fills an empty volume from the template. Each listed path is built under
+// .appagent/staging/<n> and renamed into place when complete, so after a kill -9 a listed
+// path on the volume is either whole or absent; the next run removes the staging area and
+// copies what is absent. Directories are made first, then files, symlinks and special files
+// are copied by parallel workers (one directory per job, so each worker opens a directory
+// once for all its files), then hard links, then the directories' owner, mode and times
+// (children change a directory's mtime), then one syncfs before the renames.
+func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
+	if err := v.removeAll(dirStaging); err != nil {
+		return fmt.Errorf("cleaning %s: %w", v.abs(dirStaging), err)
+	}
+	if err := v.mkdir(dirStaging, 0o700); err != nil {
+		return err
+	}
+	src := func(rel string) string { return filepath.Join(tmpl, filepath.FromSlash(rel)) }
+
+	// Which listed paths are still to do, and where each is staged.
+	stage := map[string]string{} // listed path -> staging dir
+	var todo []string
+	for i, p := range m.Paths {
+		if m.Get(p) == nil {
+			continue // optional and absent in the image: nothing to copy
+		}
+		ok, err := v.exists(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.abs(p), err)
+		}
+		if ok {
+			continue // renamed into place by an interrupted run: complete
+		}
+		stage[p] = dirStaging + "/" + strconv.Itoa(i)
+		todo = append(todo, p)
+	}
+	rootOf := func(rel string) string {
+		for r := rel; r != ""; r = parentOf(r) {
+			if _, ok := stage[r]; ok {
+				return r
+			}
+		}
+		return ""
+	}
+	staged := func(rel string) string {
+		r := rootOf(rel)
+		return stage[r] + rel[len(r):]
+	}
+
+	// Parents of listed paths live directly on the volume.
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if e.Type != TypeDir || m.listedRoot(e.Path) != "" {
+			continue
+		}
+		st, err := v.lstat(e.Path)
+		if err == nil {
+			if typeOf(st.Mode) != TypeDir {
+				return fmt.Errorf("%s is a %s on the volume where the image has a directory: %w", v.abs(e.Path), typeOf(st.Mode), errBlocked)
+			}
+			continue
+		}
+		if !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("%s: %w", v.abs(e.Path), err)
+		}
+		if err := v.mkdir(e.Path, 0o700); err != nil {
+			return err
+		}
+		if err := v.at(e.Path, func(dfd int, name string) error { return setDirMetaAt(src(e.Path), dfd, name) }); err != nil {
+			return err
+		}
+	}
+
+	type item struct {
+		rel, dst string
+		e        *Entry
+	}
+	var dirs, links []item
+	groups := map[string][]item{}
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if rootOf(e.Path) == "" {
+			continue
+		}
+		it := item{rel: e.Path, dst: staged(e.Path), e: e}
+		switch {
+		case e.Type == TypeDir:
+			dirs = append(dirs, it)
+		case e.Link != "":
+			links = append(links, it)
+		default:
+			d := parentOf(it.dst)
+			groups[d] = append(groups[d], it)
+		}
+	}
+
+	for _, d := range dirs { // sorted: parents first
+		if err := v.mkdir(d.dst, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", v.abs(d.dst), err)
+		}
+		pr.add(0)
+	}
+
+	work := make(chan []item)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	workers := 2 * runtime.NumCPU()
+	if workers < 4 {
+		workers = 4
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for items := range work {
+				dir := parentOf(items[0].dst)
+				dfd, err := v.open(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+				if err != nil {
+					fail(fmt.Errorf("opening %s: %w", v.abs(dir), err))
+					continue
+				}
+				for _, it := range items {
+					n, err := copyEntryAt(src(it.rel), it.e.Type, dfd, path.Base(it.dst))
+					if err != nil && err != errSkip {
+						fail(fmt.Errorf("copying %s to %s: %w", src(it.rel), v.abs(it.dst), err))
+						break
+					}
+					pr.add(n)
+				}
+				unix.Close(dfd)
+			}
+		}()
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		items := groups[k]
+		for len(items) > 0 { // big directories are split so that workers share them
+			n := min(len(items), 256)
+			work <- items[:n]
+			items = items[n:]
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+
+	for _, l := range links {
+		target := l.e.Link
+		if rootOf(target) != "" {
+			target = staged(target)
+		}
+		err := v.link(target, l.dst)
+		if err != nil { // the link's first member is gone or on another filesystem: copy
+			err = v.at(l.dst, func(dfd int, name string) error {
+				_, err := copyEntryAt(src(l.rel), l.e.Type, dfd, name)
+				return err
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("hard link %s: %w", v.abs(l.dst), err)
+		}
+		pr.add(0)
+	}
+
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		if err := v.at(d.dst, func(dfd int, name string) error { return setDirMetaAt(src(d.rel), dfd, name) }); err != nil {
+			return fmt.Errorf("directory %s: %w", v.abs(d.dst), err)
+		}
+	}
+
+	// Data and metadata reach the disk before a listed path appears in place.
+	if err := v.syncfs(); err != nil {
+		return err
+	}
+	for _, p := range todo {
+		if err := v.rename(stage[p], p); err != nil {
+			return fmt.Errorf("moving %s into place at %s: %w", v.abs(stage[p]), v.abs(p), err)
+		}
+	}
+	if len(todo) > 0 {
+		if err := v.at(todo[0], func(dfd int, _ string) error { return fsyncDir(dfd) }); err != nil {
+			return err
+		}
+	}
+	return v.removeAll(dirStaging)
+}

@@ -1,0 +1,80 @@
+package upgrade
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// progress counts files and bytes of a long operation and prints a line every interval, so a
+// slow first start shows in `podman logs` that it is working.
+type progress struct {
+	what       string
+	out        io.Writer
+	totalFiles int64
+	totalBytes int64
+	files      atomic.Int64
+	bytes      atomic.Int64
+	start      time.Time
+	stop       chan struct{}
+	done       sync.WaitGroup
+
+	// stallAfter is the test knob APPAGENT_TEST_STALL_AFTER=N: stop for good after N files,
+	// so a test can kill -9 the process in the middle of the work. Never set in production.
+	stallAfter int64
+}
+
+// StallEnv names the test-only knob that makes populate/upgrade hang after N files.
+const StallEnv = "APPAGENT_TEST_STALL_AFTER"
+
+func startProgress(out io.Writer, what string, files, bytes int64, every time.Duration) *progress {
+	p := &progress{what: what, out: out, totalFiles: files, totalBytes: bytes, start: time.Now(), stop: make(chan struct{})}
+	if n, err := strconv.ParseInt(os.Getenv(StallEnv), 10, 64); err == nil && n > 0 {
+		p.stallAfter = n
+	}
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				fmt.Fprintf(p.out, "appagent: %s: %d of %d files, %s of %s\n", p.what,
+					p.files.Load(), p.totalFiles, mb(p.bytes.Load()), mb(p.totalBytes))
+			}
+		}
+	}()
+	return p
+}
+
+// add counts one file of n bytes.
+func (p *progress) add(n int64) {
+	f := p.files.Add(1)
+	p.bytes.Add(n)
+	if p.stallAfter > 0 && f >= p.stallAfter {
+		fmt.Fprintf(p.out, "appagent: %s: %s=%d reached, stalling for the test\n", p.what, StallEnv, p.stallAfter)
+		select {} // wait to be killed
+	}
+}
+
+// finish stops the ticker and prints the summary line.
+func (p *progress) finish() {
+	close(p.stop)
+	p.done.Wait()
+	fmt.Fprintf(p.out, "appagent: %s: done, %d files, %s in %s\n", p.what, p.files.Load(), mb(p.bytes.Load()),
+		time.Since(p.start).Round(time.Millisecond))
+}
+
+func mb(n int64) string {
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}

@@ -1,0 +1,316 @@
+package upgrade
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/exitcode"
+)
+
+var timeNow = time.Now
+
+// Options configure Sync and PlanVolume.
+type Options struct {
+	Config *config.Config
+	// Root of the image ("/" in the container); the template, migrations and ImageMetaDir
+	// are read under it.
+	Root string
+	// Volume is the volume's path (default: Root + config volume.path).
+	Volume string
+	// Out receives progress lines and warnings (the container's stdout).
+	Out io.Writer
+	// ProgressEvery is the interval of progress lines (default 2s).
+	ProgressEvery time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if o.Volume == "" {
+		o.Volume = join(o.Root, o.Config.Volume.Path)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+}
+
+// image is what the image says about its template.
+type image struct {
+	buildID    string
+	tmpl       string
+	migrations string
+	format     int
+	manifest   *Manifest // loaded on demand
+	metaDir    string
+}
+
+func loadImage(o *Options) (*image, error) {
+	im := &image{
+		tmpl:       join(o.Root, o.Config.Volume.Template),
+		migrations: join(o.Root, o.Config.Volume.Migrations),
+		format:     o.Config.Volume.Format,
+		metaDir:    join(o.Root, ImageMetaDir),
+	}
+	name := filepath.Join(im.metaDir, "build-id")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, exitcode.Withf(exitcode.Config, "this image has no template build id (%v); run `appagent prepare` in its Containerfile", err)
+	}
+	if im.buildID, err = parseBuildID(name, data); err != nil {
+		return nil, exitcode.With(exitcode.Config, err)
+	}
+	return im, nil
+}
+
+func (im *image) loadManifest() (*Manifest, error) {
+	if im.manifest != nil {
+		return im.manifest, nil
+	}
+	name := filepath.Join(im.metaDir, "manifest.json")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, exitcode.Withf(exitcode.Config, "reading the image's template manifest: %v; run `appagent prepare` again", err)
+	}
+	m, err := ParseManifest(name, data)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Config, err)
+	}
+	if m.BuildID != im.buildID {
+		return nil, exitcode.Withf(exitcode.Config, "%s is for build %s but the image's build id is %s; run `appagent prepare` again", name, m.BuildID, im.buildID)
+	}
+	im.manifest = m
+	return m, nil
+}
+
+// upToDate is the fast path of every start after the first: two small reads and a stat, no
+// walk of the template or the volume, whatever their size.
+func upToDate(v *vfs, im *image) bool {
+	id, err := readBuildID(v)
+	if err != nil || id != im.buildID {
+		return false
+	}
+	f, err := readFormat(v)
+	if err != nil || f != im.format {
+		return false
+	}
+	ok, err := v.exists(fileTxn)
+	return err == nil && !ok
+}
+
+// PlanVolume says what Sync would do and changes nothing (`appagent init --plan`).
+func PlanVolume(o Options) (*Plan, error) {
+	o.defaults()
+	im, err := loadImage(&o)
+	if err != nil {
+		return nil, err
+	}
+	v, err := openVFS(o.Volume)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Upgrade, err)
+	}
+	defer v.Close()
+	p, _, err := makePlan(v, im, o.Volume)
+	return p, err
+}
+
+// makePlan reads the volume's state and decides; it writes nothing.
+func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
+	p := &Plan{Volume: volume, ToBuild: im.buildID, ToFormat: im.format}
+	if upToDate(v, im) {
+		p.Kind, p.FromBuild, p.FromFormat = KindUpToDate, im.buildID, im.format
+		return p, nil, nil
+	}
+	st, err := readVolState(v)
+	if err != nil {
+		return nil, nil, exitcode.Withf(exitcode.Upgrade, "reading the volume's state: %w", err)
+	}
+	p.FromBuild, p.FromFormat = st.BuildID, st.Format
+	if st.Manifest != nil && p.FromBuild == "" {
+		p.FromBuild = st.Manifest.BuildID // an upgrade was interrupted after the manifest
+	}
+	if st.Format > im.format {
+		return nil, nil, exitcode.Withf(exitcode.VolumeNewer,
+			"the volume %s has format %d (written by build %s), but this image (build %s) knows format %d at most; run the newer image, or restore the volume from a backup",
+			volume, st.Format, st.BuildID, im.buildID, im.format)
+	}
+	p.Resume = st.Txn != nil
+	m, err := im.loadManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	empty, err := isEmptyVolume(v)
+	if err != nil {
+		return nil, nil, exitcode.With(exitcode.Upgrade, err)
+	}
+	if st.Manifest == nil && (empty || (st.Txn != nil && st.Txn.Op == KindPopulate)) {
+		p.Kind = KindPopulate
+		for _, e := range m.Entries {
+			p.Files++
+			if e.Type == TypeFile && e.Link == "" {
+				p.Bytes += e.Size
+			}
+		}
+		return p, st, nil
+	}
+	p.Kind = KindUpgrade
+	if p.FromFormat == 0 {
+		p.FromFormat = 1
+		if st.Manifest == nil {
+			p.FromFormat = im.format // not made by appagent: no format to migrate from
+		}
+	}
+	if p.Steps, err = planFiles(v, st.Manifest, m); err != nil {
+		return nil, nil, exitcode.Withf(exitcode.Upgrade, "planning the upgrade of %s: %w", volume, err)
+	}
+	if p.FromFormat < im.format {
+		if p.Migrations, err = migrationChain(im.migrations, p.FromFormat, im.format); err != nil {
+			return nil, nil, err
+		}
+	}
+	if st.Txn != nil && st.Txn.Op == KindUpgrade && st.Txn.Backup != "" {
+		p.Backup = v.abs(st.Txn.Backup)
+	} else {
+		p.Backup = v.abs(backupName(p.FromBuild, im.buildID))
+	}
+	return p, st, nil
+}
+
+// isEmptyVolume: nothing on the volume but appagent's state (and an ext4 lost+found).
+func isEmptyVolume(v *vfs) (bool, error) {
+	fd, err := v.open("", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return false, err
+	}
+	f := os.NewFile(uintptr(fd), v.path)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range names {
+		if n != StateDir && n != "lost+found" {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Sync brings the volume to this image's build: nothing when it is up to date, populate
+// when empty, upgrade (with backup and migrations) when written by another build. The caller
+// holds the volume lock (Lock). Errors carry exitcode.Upgrade, VolumeNewer or Config.
+func Sync(o Options) (*Plan, error) {
+	o.defaults()
+	im, err := loadImage(&o)
+	if err != nil {
+		return nil, err
+	}
+	v, err := openVFS(o.Volume)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Upgrade, err)
+	}
+	defer v.Close()
+	if err := ensureStateDir(v); err != nil {
+		return nil, exitcode.With(exitcode.Upgrade, err)
+	}
+	p, st, err := makePlan(v, im, o.Volume)
+	if err != nil {
+		return nil, err
+	}
+	switch p.Kind {
+	case KindUpToDate:
+		return p, nil
+	case KindPopulate:
+		return p, doPopulate(v, im, st, p, &o)
+	default:
+		return p, doUpgrade(v, im, st, p, &o)
+	}
+}
+
+func doPopulate(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
+	m := im.manifest
+	if t := st.Txn; t != nil && t.To != im.buildID {
+		// An interrupted population by another image: what it placed was never used.
+		for _, rel := range t.Paths {
+			if err := v.removeAll(rel); err != nil {
+				return exitcode.Withf(exitcode.Upgrade, "removing %s left by an interrupted population: %w", v.abs(rel), err)
+			}
+		}
+	}
+	if err := writeTxn(v, &txn{Op: KindPopulate, To: im.buildID, Paths: m.Paths, Started: timeNow().UTC()}); err != nil {
+		return exitcode.With(exitcode.Upgrade, err)
+	}
+	fmt.Fprintf(o.Out, "appagent: populating the volume %s from %s (build %s): %d entries, %s\n",
+		o.Volume, o.Config.Volume.Template, im.buildID, p.Files, mb(p.Bytes))
+	pr := startProgress(o.Out, "populating "+o.Volume, int64(p.Files), p.Bytes, o.ProgressEvery)
+	err := populate(v, im.tmpl, m, pr)
+	pr.finish()
+	if err == nil {
+		if err = writeManifest(v, m); err == nil {
+			if err = writeFormat(v, im.format); err == nil {
+				err = commit(v, m)
+			}
+		}
+	}
+	if err != nil {
+		return exitcode.Withf(exitcode.Upgrade, "populating the volume %s failed: %w; nothing of the volume's own was changed; start the container again to retry", o.Volume, err)
+	}
+	return nil
+}
+
+func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
+	m := im.manifest
+	backup := strings.TrimPrefix(strings.TrimPrefix(p.Backup, v.path), "/")
+	from := p.FromBuild
+	if from == "" {
+		from = "(none)"
+	}
+	fmt.Fprintf(o.Out, "appagent: upgrading the volume %s from build %s (format %d) to build %s (format %d): %s; backup in %s\n",
+		o.Volume, from, p.FromFormat, im.buildID, im.format, counts(p.Steps), p.Backup)
+	fail := func(err error) error {
+		var ec *exitcode.Error
+		if errors.As(err, &ec) && ec.Code != exitcode.Upgrade {
+			return err
+		}
+		return exitcode.Withf(exitcode.Upgrade,
+			"upgrading the volume %s failed: %v\nWhat the upgrade changed or removed was saved first in %s (files/, and the old manifest.json, build-id, format). Start the container again to retry; to roll back by hand, see docs/volume.md (\"Rolling back\").",
+			o.Volume, err, p.Backup)
+	}
+	if err := writeTxn(v, &txn{Op: KindUpgrade, From: p.FromBuild, To: im.buildID, Backup: backup, Started: timeNow().UTC()}); err != nil {
+		return fail(err)
+	}
+	if err := makeBackup(v, backup, p.Steps); err != nil {
+		return fail(err)
+	}
+	pr := startProgress(o.Out, "upgrading "+o.Volume, int64(len(p.Steps)), 0, o.ProgressEvery)
+	a := &applier{v: v, tmpl: im.tmpl, new: m, backup: backup, pr: pr,
+		warn: func(format string, args ...any) { fmt.Fprintf(o.Out, "appagent: warning: "+format+"\n", args...) }}
+	err := a.apply(p.Steps)
+	pr.finish()
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeManifest(v, m); err != nil {
+		return fail(err)
+	}
+	if len(p.Migrations) > 0 {
+		if err := runMigrations(v, p.Migrations, p.FromFormat, backup, o.Out); err != nil {
+			return fail(err)
+		}
+	} else if err := writeFormat(v, im.format); err != nil {
+		return fail(err)
+	}
+	if err := commit(v, m); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(o.Out, "appagent: volume %s is now at build %s (format %d)\n", o.Volume, im.buildID, im.format)
+	return nil
+}
