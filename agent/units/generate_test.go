@@ -1,0 +1,173 @@
+package units
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/appagent/appagent/agent/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func loadConfig(t *testing.T, name string) *config.Config {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, rep := config.Parse("/etc/appagent/appagent.yaml", data)
+	if rep.HasErrors() {
+		t.Fatalf("%s: %s", name, rep.String())
+	}
+	return cfg
+}
+
+// render lists generated files in one text, for golden comparison.
+func render(g Generated) string {
+	var b strings.Builder
+	for _, n := range g.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	for _, f := range g.Files {
+		dir := "normal"
+		if f.Dir == Early {
+			dir = "early"
+		}
+		if f.Link != "" {
+			fmt.Fprintf(&b, "=== %s/%s -> %s\n", dir, f.Path, f.Link)
+			continue
+		}
+		fmt.Fprintf(&b, "=== %s/%s\n%s", dir, f.Path, f.Content)
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./agent/units -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the generated output (run with -update after checking):\n%s", path, got)
+	}
+}
+
+func TestGenerateGolden(t *testing.T) {
+	for _, tt := range []struct {
+		name, config, buildID string
+	}{
+		{"full", "full.yaml", "20261125T150405Z-0123456789abcdef"},
+		{"full-no-build-id", "full.yaml", ""},
+		{"minimal", "minimal.yaml", "b1"},
+		{"upgrade-only", "upgrade-only.yaml", "b2"},
+		{"bad-build-id", "upgrade-only.yaml", "../../etc"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadConfig(t, tt.config)
+			g := Generate(cfg, Options{BuildID: tt.buildID})
+			golden(t, tt.name, render(g))
+		})
+	}
+}
+
+func TestMasks(t *testing.T) {
+	got := Masks(config.Container{Mask: []string{"x.service", "getty.target"}, Unmask: []string{"getty.target", "console-setup.service"}})
+	s := strings.Join(got, " ")
+	if !strings.Contains(s, "x.service") || !strings.Contains(s, "getty.target") || strings.Contains(s, "console-setup.service") || !strings.Contains(s, "systemd-firstboot.service") {
+		t.Errorf("Masks = %v", got)
+	}
+	for _, m := range DefaultMasks {
+		if m.Reason == "" {
+			t.Errorf("%s has no reason", m.Unit)
+		}
+	}
+}
+
+func TestRunGenerator(t *testing.T) {
+	root := t.TempDir()
+	normal, early := filepath.Join(t.TempDir(), "normal"), filepath.Join(t.TempDir(), "early")
+	var log strings.Builder
+	// No declaration: nothing written, success.
+	if err := RunGenerator(GeneratorOptions{Root: root, Normal: normal, Early: early, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(normal); err == nil {
+		t.Error("wrote files without a declaration")
+	}
+	if !strings.Contains(log.String(), "nothing to generate") {
+		t.Errorf("log = %q", log.String())
+	}
+	// Invalid declaration: an error naming the problem, nothing written.
+	os.MkdirAll(filepath.Join(root, "etc/appagent"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/appagent/appagent.yaml"), []byte("version: 1\nunits: [nonsense]\n"), 0o644)
+	if err := RunGenerator(GeneratorOptions{Root: root, Normal: normal, Early: early}); err == nil || !strings.Contains(err.Error(), "nonsense") {
+		t.Errorf("invalid declaration: %v", err)
+	}
+	// A real one, with a build id and the default target found under root.
+	data, _ := os.ReadFile("testdata/full.yaml")
+	os.WriteFile(filepath.Join(root, "etc/appagent/appagent.yaml"), data, 0o644)
+	os.MkdirAll(filepath.Join(root, "usr/share/appagent"), 0o755)
+	os.WriteFile(filepath.Join(root, BuildIDFile), []byte("b9\n"), 0o644)
+	os.MkdirAll(filepath.Join(root, "lib/systemd/system"), 0o755)
+	os.WriteFile(filepath.Join(root, "lib/systemd/system/multi-user.target"), nil, 0o644)
+	if err := RunGenerator(GeneratorOptions{Root: root, Normal: normal, Early: early}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := os.Readlink(filepath.Join(early, "default.target")); err != nil || l != "/lib/systemd/system/multi-user.target" {
+		t.Errorf("default.target -> %q, %v", l, err)
+	}
+	if l, _ := os.Readlink(filepath.Join(early, "systemd-firstboot.service")); l != "/dev/null" {
+		t.Errorf("systemd-firstboot not masked: %q", l)
+	}
+	if l, _ := os.Readlink(filepath.Join(normal, "multi-user.target.wants", ConfigureUnit)); l != "../"+ConfigureUnit {
+		t.Errorf("configure not enabled: %q", l)
+	}
+	up, err := os.ReadFile(filepath.Join(normal, UpgradeUnit))
+	if err != nil || !strings.Contains(string(up), "upgrade-b9") {
+		t.Errorf("upgrade unit: %v\n%s", err, up)
+	}
+	if _, err := os.Stat(filepath.Join(normal, "apache2.service.d", DropInName)); err != nil {
+		t.Error(err)
+	}
+	// Generators run again at daemon-reload into the same (cleared) dirs; a second run over
+	// existing files must work too.
+	if err := RunGenerator(GeneratorOptions{Root: root, Normal: normal, Early: early}); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+}
+
+func TestStamp(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "stamps")
+	if err := Stamp(dir, []string{"configure", "upgrade-b1"}, []string{"reconfigure-pending"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"configure", "upgrade-b1"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Error(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "reconfigure-pending"), []byte("x"), 0o644)
+	if err := Stamp(dir, nil, []string{"reconfigure-pending"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "reconfigure-pending")); err == nil {
+		t.Error("not removed")
+	}
+	for _, bad := range []string{"../x", "", "a/b", ".hidden"} {
+		if err := Stamp(dir, []string{bad}, nil); err == nil {
+			t.Errorf("stamp %q accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package units
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestFailureLine(t *testing.T) {
+	for _, tt := range []struct {
+		f    Failure
+		want string
+	}{
+		{Failure{Unit: "mariadb.service", Result: "exit-code", Code: "exited", Status: "1", ExitCode: 17},
+			"appagent: mariadb.service failed: exit status 1; the container exits with code 17"},
+		{Failure{Unit: ConfigureUnit, Result: "exit-code", Code: "exited", Status: "3", ExitCode: 15},
+			"appagent: appagent-configure.service (the image's configure hook) failed: exit status 3; the container exits with code 15"},
+		{Failure{Unit: "web.service", Result: "signal", Code: "killed", Status: "KILL", ExitCode: 17, Restarts: true},
+			"appagent: web.service failed: killed by signal KILL; systemd restarts it, and the container exits with code 17 if it keeps failing"},
+		{Failure{Unit: "web.service", Result: "core-dump", Code: "dumped", Status: "SEGV", ExitCode: 17},
+			"appagent: web.service failed: dumped core (signal SEGV); the container exits with code 17"},
+		{Failure{Unit: "web.service", Result: "timeout", ExitCode: 17},
+			"appagent: web.service failed: timed out; the container exits with code 17"},
+		{Failure{Unit: "web.service", Result: "resources", ExitCode: 17},
+			"appagent: web.service failed: resources; the container exits with code 17"},
+		{Failure{Unit: "web.service", Result: "exit-code", Code: "exited", Status: "243", ExitCode: 17},
+			"appagent: web.service failed: exit status 243; the container exits with code 17"},
+	} {
+		if got := tt.f.Line(); got != tt.want {
+			t.Errorf("Line() =\n %s\nwant\n %s", got, tt.want)
+		}
+	}
+	f := Failure{Unit: "a.service", Result: "exit-code", Code: "exited", Status: "1", ExitCode: 17, Log: []string{"one", "two"}}
+	want := "appagent: a.service failed: exit status 1; the container exits with code 17\n  last 2 log lines of a.service:\n    one\n    two"
+	if got := f.Message(); got != want {
+		t.Errorf("Message() = %q", got)
+	}
+}
+
+// After a clean stop ExecStopPost= runs too; the report must stay silent.
+func TestReportFailureSilentOnSuccess(t *testing.T) {
+	var out strings.Builder
+	env := map[string]string{"SERVICE_RESULT": "success", "EXIT_CODE": "exited", "EXIT_STATUS": "0"}
+	if err := ReportFailure(context.Background(), ReportOptions{Unit: "a.service", ExitCode: 17, Env: func(k string) string { return env[k] }, Stderr: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("reported a success: %q", out.String())
+	}
+}
