@@ -9,7 +9,9 @@ import (
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/logfwd"
+	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/preflight"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 // Options configure Init.
@@ -20,6 +22,10 @@ type Options struct {
 	Exec func(argv0 string, argv []string, env []string) error
 	// Keeper starts the log keeper (default logfwd.StartKeeper; none when Exec is swapped).
 	Keeper func(logfwd.KeeperOptions) error
+	// Plan prints what populating/upgrading the volume would do, changes nothing, and returns.
+	Plan bool
+	// PlanJSON prints the plan as JSON.
+	PlanJSON bool
 }
 
 // Init runs the entrypoint's steps and execs the configured init (systemd). It returns only
@@ -43,11 +49,44 @@ func Init(o Options) error {
 	if err := preflight.BeforeInit(cfg, preflight.Host(nil), o.Out); err != nil {
 		return err
 	}
+	if o.Plan {
+		// `appagent init --plan`: read-only, no lock (the running container may hold it).
+		p, err := upgrade.PlanVolume(upgrade.Options{Config: cfg, Out: o.Out})
+		if err != nil {
+			return err
+		}
+		if o.PlanJSON {
+			return p.WriteJSON(o.Out)
+		}
+		p.WriteText(o.Out)
+		return nil
+	}
+	// Lock the volume, then populate or upgrade it. The lock's file goes to the keeper (hold),
+	// which keeps it open, and so the volume locked, for the container's life.
+	volumeLock, err := upgrade.Lock(cfg.Volume.Path)
+	if err != nil {
+		return err
+	}
+	if _, err := upgrade.Sync(upgrade.Options{Config: cfg, Out: o.Out}); err != nil {
+		return err
+	}
+	// Parameters: every problem at once, before the volume is touched (agent/params).
+	set, err := params.ResolveAtStart(cfg, os.Environ(), params.DefaultSecretsDir)
+	if err != nil {
+		return err
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(o.Out, "appagent init: %s\n", w)
+	}
+	// After the volume is locked and populated: keep the given values for later starts.
+	if err := params.Commit(cfg.Volume.Path, set); err != nil {
+		return exitcode.With(exitcode.Failure, err)
+	}
 	init := cfg.Container.Init
 	// Last step before the exec: the keeper holds the container's stdout/stderr (and the files
 	// in hold, such as the volume lock) for the container's life; systemd closes inherited fds.
 	// Tests that swap Exec get no keeper unless they set Keeper.
-	var hold []*os.File
+	hold := []*os.File{volumeLock}
 	if o.Keeper == nil && !execSwapped {
 		o.Keeper = logfwd.StartKeeper
 	}

@@ -8,6 +8,9 @@ import (
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/fsdiff"
+	"github.com/appagent/appagent/agent/params"
+	"github.com/appagent/appagent/agent/units"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 // Options configure Prepare.
@@ -40,10 +43,29 @@ func Prepare(o Options) error {
 	}); err != nil {
 		return err
 	}
+	if err := op(o.Out, "check parameter defaults", func() error {
+		rep := params.CheckDeclarations(cfg)
+		for _, w := range rep.Warnings() {
+			fmt.Fprintln(o.Out, w.String())
+		}
+		return exitcode.With(exitcode.Config, rep.Err())
+	}); err != nil {
+		return err
+	}
 	if err := op(o.Out, "install appagent's units", func() error { return InstallUnits(o.Root) }); err != nil {
 		return err
 	}
+	// Masks and the default target are written by the generator at boot (generator early
+	// dir), not into /etc/systemd/system, which an image may keep on the volume.
+	if err := op(o.Out, "install the systemd generator (drop-ins, hooks, masks)", func() error { return units.InstallGenerator(o.Root) }); err != nil {
+		return err
+	}
 	if err := op(o.Out, "install journald settings", func() error { return InstallJournald(o.Root) }); err != nil {
+		return err
+	}
+	if err := op(o.Out, "move the volume paths into the template, record its manifest and build id", func() error {
+		return upgrade.Prepare(o.Root, cfg, o.Out)
+	}); err != nil {
 		return err
 	}
 	// Keep this the LAST step: the manifest must see the image as it ships (symlinks to the

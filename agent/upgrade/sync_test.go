@@ -197,16 +197,16 @@ func TestPopulateUpgradeMigrate(t *testing.T) {
 	// Image v2: a changed (user did not touch), b changed (user did), gone removed, kept
 	// removed (user changed), new file, new path, type changes, format 2 with a migration.
 	files2 := map[string]string{
-		"etc/app/a.conf":     "A2",
-		"etc/app/b.conf":     "B2",
-		"etc/app/link":       "->b.conf",
-		"etc/app/new.conf":   "N2",
-		"etc/app/sub":        "sub is a file now",
-		"etc/app/type/":      "",
-		"etc/app/type/in":    "inside",
-		"var/lib/app/db":     "DB1",
-		"var/lib/app/big":    strings.Repeat("0123456789", 100000),
-		"srv/new/index.html": "hello",
+		"etc/app/a.conf":                      "A2",
+		"etc/app/b.conf":                      "B2",
+		"etc/app/link":                        "->b.conf",
+		"etc/app/new.conf":                    "N2",
+		"etc/app/sub":                         "sub is a file now",
+		"etc/app/type/":                       "",
+		"etc/app/type/in":                     "inside",
+		"var/lib/app/db":                      "DB1",
+		"var/lib/app/big":                     strings.Repeat("0123456789", 100000),
+		"srv/new/index.html":                  "hello",
 		"usr/libexec/appagent/migrations/1-2": "#!/bin/sh\nset -e\necho migrating $APPAGENT_FORMAT_FROM to $APPAGENT_FORMAT_TO\necho done > \"$APPAGENT_VOLUME/var/lib/app/migrated\"\n",
 	}
 	yaml2 := strings.Replace(yamlV1, "    - /var/lib/app\n", "    - /var/lib/app\n    - /srv/new\n", 1) + "  format: 2\n"

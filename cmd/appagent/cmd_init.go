@@ -26,6 +26,8 @@ log forwarding, and then execs systemd so that systemd is PID 1.`,
 			exitcode.Upgrade, exitcode.VolumeNewer, exitcode.ParamChanged},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&o.Config, "config", config.DefaultPath, "the image's declaration")
+			fs.BoolVar(&o.Plan, "plan", false, "print what populating or upgrading the volume would do, change nothing, exit")
+			fs.BoolVar(&o.PlanJSON, "json", false, "with --plan: print the plan as JSON")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
 			o.Out = env.stdout
