@@ -61,6 +61,14 @@ func Init(o Options) error {
 		p.WriteText(o.Out)
 		return nil
 	}
+	// Parameters: every problem at once, before the volume is touched (agent/params).
+	set, err := params.ResolveAtStart(cfg, os.Environ(), params.DefaultSecretsDir)
+	if err != nil {
+		return err
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(o.Out, "appagent init: %s\n", w)
+	}
 	// Lock the volume, then populate or upgrade it. The lock's file goes to the keeper (hold),
 	// which keeps it open, and so the volume locked, for the container's life.
 	volumeLock, err := upgrade.Lock(cfg.Volume.Path)
@@ -69,14 +77,6 @@ func Init(o Options) error {
 	}
 	if _, err := upgrade.Sync(upgrade.Options{Config: cfg, Out: o.Out}); err != nil {
 		return err
-	}
-	// Parameters: every problem at once, before the volume is touched (agent/params).
-	set, err := params.ResolveAtStart(cfg, os.Environ(), params.DefaultSecretsDir)
-	if err != nil {
-		return err
-	}
-	for _, w := range set.Warnings {
-		fmt.Fprintf(o.Out, "appagent init: %s\n", w)
 	}
 	// After the volume is locked and populated: keep the given values for later starts.
 	if err := params.Commit(cfg.Volume.Path, set); err != nil {
