@@ -47,6 +47,10 @@ type KeeperOptions struct {
 // keeperReady is what the keeper writes on fd 3 once it listens.
 const keeperReady = "appagent-keeper-ready\n"
 
+// envKeeperTag, when set, is added to the socket name: tests run keepers on the host, where
+// parallel test processes share one PID namespace.
+const envKeeperTag = "APPAGENT_KEEPER_TAG"
+
 // keeperHello is the payload sent with the file descriptors.
 const keeperHello = "appagent-keeper v1"
 
@@ -59,7 +63,11 @@ func KeeperSocketName() (string, error) {
 	}
 	// "pid:[4026531836]" -> "4026531836"
 	ns = strings.TrimSuffix(strings.TrimPrefix(ns, "pid:["), "]")
-	return "appagent/keeper/" + ns, nil
+	name := "appagent/keeper/" + ns
+	if t := os.Getenv(envKeeperTag); t != "" {
+		name += "/" + t
+	}
+	return name, nil
 }
 
 // StartKeeper starts `appagent keeper` in its own session with the files of o and waits until
@@ -93,6 +101,9 @@ func StartKeeper(o KeeperOptions) error {
 	cmd.ExtraFiles = append([]*os.File{w}, o.Hold...)
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if t := os.Getenv(envKeeperTag); t != "" {
+		cmd.Env = append(cmd.Env, envKeeperTag+"="+t)
+	}
 	// Its own session and process group: signals for init's group do not reach it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -127,8 +138,9 @@ func RunKeeper() error {
 	if err != nil {
 		return fmt.Errorf("logfwd: keeper: listen on abstract socket @%s: %w (is another keeper running in this container?)", name, err)
 	}
-	ready := os.NewFile(3, "ready")
-	if ready != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(3, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		ready := os.NewFile(3, "ready")
 		_, _ = io.WriteString(ready, keeperReady)
 		ready.Close()
 	}

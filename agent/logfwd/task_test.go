@@ -1,0 +1,334 @@
+package logfwd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/appagent/appagent/agent/config"
+)
+
+// fakeJournal is an in-memory journal; sources opened on it behave like the real ones:
+// they start after a cursor or at the beginning, and block at the end.
+type fakeJournal struct {
+	mu      sync.Mutex
+	entries []Entry
+	changed chan struct{}
+	opened  []SourceOptions
+	sources []*fakeSource
+}
+
+func newFakeJournal() *fakeJournal { return &fakeJournal{changed: make(chan struct{})} }
+
+func (j *fakeJournal) add(unit, msg string) {
+	j.mu.Lock()
+	n := len(j.entries)
+	j.entries = append(j.entries, Entry{Cursor: fmt.Sprintf("s=%d", n), Time: t0.Add(time.Duration(n) * time.Millisecond),
+		Unit: unit, Identifier: strings.TrimSuffix(unit, ".service"), PID: 10, Priority: 6, Message: []byte(msg)})
+	close(j.changed)
+	j.changed = make(chan struct{})
+	j.mu.Unlock()
+}
+
+func (j *fakeJournal) open(o SourceOptions) (Source, string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.opened = append(j.opened, o)
+	pos := 0
+	if o.AfterCursor != "" {
+		var n int
+		fmt.Sscanf(o.AfterCursor, "s=%d", &n)
+		pos = n + 1
+	}
+	s := &fakeSource{j: j, pos: pos}
+	j.sources = append(j.sources, s)
+	return s, "fake", nil
+}
+
+type fakeSource struct {
+	j    *fakeJournal
+	pos  int
+	last string
+	read int
+}
+
+func (s *fakeSource) Next(ctx context.Context) (Entry, error) {
+	for {
+		s.j.mu.Lock()
+		if s.pos < len(s.j.entries) {
+			e := s.j.entries[s.pos]
+			s.j.mu.Unlock()
+			s.pos++
+			s.j.mu.Lock()
+			s.read++
+			s.j.mu.Unlock()
+			s.last = e.Cursor
+			return e, nil
+		}
+		ch := s.j.changed
+		s.j.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return Entry{}, ctx.Err()
+		}
+	}
+}
+func (s *fakeSource) Cursor() string { return s.last }
+func (s *fakeSource) Close() error   { return nil }
+
+// syncBuffer is a goroutine-safe output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func newTestTask(t *testing.T, j *fakeJournal, out io.Writer, cursor string) *Task {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "appagent.yaml")
+	if err := os.WriteFile(cfg, []byte("version: 1\nvolume:\n  paths: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := filepath.Join(dir, "environ")
+	if err := os.WriteFile(env, []byte("PATH=/bin\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cursor == "" {
+		cursor = filepath.Join(dir, "logfwd.cursor")
+	}
+	return &Task{ConfigPath: cfg, EnvPath: env, CursorFile: cursor, Output: out, Source: j.open,
+		DrainIdle: 50 * time.Millisecond, Since: t0}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func numbered(out string) []string {
+	var got []string
+	for _, l := range strings.Split(out, "\n") {
+		if i := strings.Index(l, ": line "); i >= 0 {
+			got = append(got, l[i+2:])
+		}
+	}
+	return got
+}
+
+// TestRestartResumesExactly stops and restarts the forwarder in the middle of a stream: the
+// output has every line once, in order.
+func TestRestartResumesExactly(t *testing.T) {
+	j := newFakeJournal()
+	out := &syncBuffer{}
+	cursorFile := filepath.Join(t.TempDir(), "run", "logfwd.cursor")
+	const n = 3000
+	go func() {
+		for i := 1; i <= n; i++ {
+			j.add("app.service", fmt.Sprintf("line %d", i))
+			if i%500 == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}()
+	for round := 0; round < 4; round++ {
+		task := newTestTask(t, j, out, cursorFile)
+		ctx, cancel := context.WithCancel(context.Background())
+		done, err := task.Start(ctx, hclog.NewNullLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(15 * time.Millisecond)
+		if round == 3 {
+			waitFor(t, "all lines", func() bool { return len(numbered(out.String())) >= n })
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	got := numbered(out.String())
+	if len(got) != n {
+		t.Fatalf("got %d lines, want %d", len(got), n)
+	}
+	for i, l := range got {
+		if l != fmt.Sprintf("line %d", i+1) {
+			t.Fatalf("line %d is %q: gap or repeat", i+1, l)
+		}
+	}
+	if len(j.opened) != 4 || j.opened[0].AfterCursor != "" || j.opened[0].Since != t0 || j.opened[3].AfterCursor == "" {
+		t.Errorf("sources opened with %+v: want the first from the boot, the others after the cursor", j.opened)
+	}
+}
+
+// blockingWriter blocks every Write until released.
+type blockingWriter struct {
+	release chan struct{}
+	syncBuffer
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.syncBuffer.Write(p)
+}
+
+// TestBlockedStdoutBoundsMemory: with stdout blocked, the forwarder stops reading the journal
+// after a bounded amount (the journal keeps the rest) and catches up once unblocked.
+func TestBlockedStdoutBoundsMemory(t *testing.T) {
+	j := newFakeJournal()
+	msg := strings.Repeat("x", 1000)
+	const n = 5000
+	for i := 1; i <= n; i++ {
+		j.add("app.service", fmt.Sprintf("line %d %s", i, msg))
+	}
+	w := &blockingWriter{release: make(chan struct{})}
+	task := newTestTask(t, j, w, "")
+	task.QueueBytes = 64 << 10
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, err := task.Start(ctx, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	j.mu.Lock()
+	src := j.opened
+	j.mu.Unlock()
+	if len(src) != 1 {
+		t.Fatal("source not opened")
+	}
+	// What was read is bounded by the queue (64 KiB ~ 64 entries), the batch being written
+	// and the source's own read-ahead; far from all 5000 entries (5 MB).
+	read := readCount(j)
+	if read > 300 {
+		t.Fatalf("read %d entries while stdout was blocked; the queue is not bounded", read)
+	}
+	close(w.release)
+	waitFor(t, "catch up", func() bool { return strings.Count(w.String(), "\n") == n })
+	cancel()
+	<-done
+}
+
+func readCount(j *fakeJournal) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for _, s := range j.sources {
+		n += s.read
+	}
+	return n
+}
+
+func TestFilterAndSettings(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  config.Logs
+		env  map[string]string
+		e    Entry
+		want bool
+	}{
+		{"default forwards info", config.Logs{}, nil, Entry{Priority: 6}, true},
+		{"default drops debug", config.Logs{}, nil, Entry{Priority: 7}, false},
+		{"priority from config", config.Logs{Priority: "warning"}, nil, Entry{Priority: 5}, false},
+		{"env overrides priority", config.Logs{Priority: "warning"}, map[string]string{EnvPriority: "debug"}, Entry{Priority: 7}, true},
+		{"unit listed", config.Logs{Units: []string{"web"}}, nil, Entry{Unit: "web.service", Priority: 6}, true},
+		{"unit not listed", config.Logs{Units: []string{"web"}}, nil, Entry{Unit: "db.service", Priority: 6}, false},
+		{"systemd about a listed unit", config.Logs{Units: []string{"web.service"}}, nil, Entry{Unit: "web.service", Identifier: "systemd", PID: 1, Priority: 3}, true},
+		{"identifier listed", config.Logs{Identifiers: []string{"cron"}}, nil, Entry{Identifier: "cron", Priority: 6}, true},
+		{"env units replace config", config.Logs{Units: []string{"web"}}, map[string]string{EnvUnits: "db, cache.service"}, Entry{Unit: "cache.service", Priority: 6}, true},
+		{"env empty units clear config", config.Logs{Units: []string{"web"}}, map[string]string{EnvUnits: ""}, Entry{Unit: "db.service", Priority: 6}, true},
+	}
+	for _, c := range cases {
+		s, err := Resolve(c.cfg, c.env)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := s.Filter.Match(&c.e); got != c.want {
+			t.Errorf("%s: Match = %v, want %v", c.name, got, c.want)
+		}
+	}
+	s, err := Resolve(config.Logs{Format: "short"}, map[string]string{EnvFormat: "JSON"})
+	if err != nil || s.FormatName != "json" {
+		t.Errorf("env format override: %v %v", s.FormatName, err)
+	}
+	_, err = Resolve(config.Logs{}, map[string]string{EnvFormat: "xml", EnvPriority: "loud"})
+	if err == nil || !strings.Contains(err.Error(), "xml") || !strings.Contains(err.Error(), "loud") {
+		t.Errorf("both problems must be reported at once: %v", err)
+	}
+}
+
+func TestContainerEnv(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "environ")
+	os.WriteFile(p, []byte("A=1\x00APPAGENT_LOG_FORMAT=json\x00B=x=y\x00\x00"), 0o644)
+	env, err := ContainerEnv(p)
+	if err != nil || env["A"] != "1" || env[EnvFormat] != "json" || env["B"] != "x=y" {
+		t.Fatalf("got %v %v", env, err)
+	}
+}
+
+func TestCursorFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a", "logfwd.cursor")
+	if c, err := LoadCursor(p); c != "" || err != nil {
+		t.Fatalf("missing file: %q %v", c, err)
+	}
+	if err := SaveCursor(p, "s=abc;i=1"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := LoadCursor(p); c != "s=abc;i=1" || err != nil {
+		t.Fatalf("got %q %v", c, err)
+	}
+	os.WriteFile(p, []byte("garbage"), 0o644)
+	if _, err := LoadCursor(p); err == nil {
+		t.Fatal("garbage accepted as a cursor")
+	}
+}
+
+func TestQueueBound(t *testing.T) {
+	q := newQueue(10)
+	q.push(item{data: []byte("0123456789abc")}) // larger than the bound, accepted when empty
+	pushed := make(chan struct{})
+	go func() { q.push(item{data: []byte("x")}); close(pushed) }()
+	select {
+	case <-pushed:
+		t.Fatal("push did not wait while the queue was full")
+	case <-time.After(50 * time.Millisecond):
+	}
+	items, ok := q.popAll(nil)
+	if !ok || len(items) != 1 {
+		t.Fatalf("popAll: %v %v", items, ok)
+	}
+	<-pushed
+	q.close()
+	items, ok = q.popAll(items)
+	if !ok || len(items) != 1 {
+		t.Fatalf("items queued before close must still come out: %v %v", items, ok)
+	}
+	if _, ok := q.popAll(items); ok {
+		t.Fatal("closed empty queue must say so")
+	}
+}
