@@ -1,0 +1,76 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appagent/appagent/testing/nspawn"
+	"github.com/appagent/appagent/testing/podman"
+)
+
+// minimalConfig is the smallest declaration that validates: a volume and nothing on it.
+const minimalConfig = "volume:\n  path: /data\n"
+
+// bootContainerfile is a user's image at its simplest: appagent, its declaration, prepare.
+const bootContainerfile = `FROM {{BASE}}
+COPY appagent /usr/bin/appagent
+COPY appagent.yaml /etc/appagent/appagent.yaml
+RUN ["/usr/bin/appagent", "prepare"]
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT ["/usr/bin/appagent", "init"]
+`
+
+// booted is what both runtimes offer the boot checks.
+type booted interface {
+	WaitRunning(d time.Duration) (string, error)
+	Exec(args ...string) (stdout, stderr string, code int, err error)
+	Stop(d time.Duration) (int, error)
+}
+
+// checkBoot asserts the boot contract: systemd reaches "running" (not degraded), the agent
+// is active, and SIGRTMIN+3 stops the container within 10 s with exit code 0.
+func checkBoot(t *testing.T, c booted) {
+	t.Helper()
+	state, err := c.WaitRunning(60 * time.Second)
+	if err != nil {
+		t.Fatalf("systemd did not come up: %v", err)
+	}
+	if state != "running" {
+		failed, _, _, _ := c.Exec("systemctl", "--failed", "--no-pager", "--no-legend")
+		t.Errorf("systemctl is-system-running = %q, want running; failed units:\n%s", state, failed)
+	}
+	out, _, code, err := c.Exec("systemctl", "is-active", "appagent.service")
+	if got := strings.TrimSpace(out); err != nil || code != 0 || got != "active" {
+		status, _, _, _ := c.Exec("systemctl", "status", "--no-pager", "appagent.service")
+		t.Errorf("systemctl is-active appagent.service = %q (exit %d, %v), want active; status:\n%s", got, code, err, status)
+	}
+	start := time.Now()
+	exit, err := c.Stop(10 * time.Second)
+	if err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if exit != 0 {
+		t.Errorf("container exit code after SIGRTMIN+3 = %d, want 0", exit)
+	}
+	t.Logf("stopped in %s with exit code %d", time.Since(start).Round(time.Millisecond), exit)
+}
+
+func TestBootNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": minimalConfig},
+		Prepare: true,
+	})
+	checkBoot(t, c)
+}
+
+func TestBootPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: bootContainerfile,
+		Files:         map[string]string{"appagent.yaml": minimalConfig},
+	})
+	c := podman.Run(t, img, podman.RunOptions{})
+	checkBoot(t, c)
+}

@@ -1,0 +1,60 @@
+package podman
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/appagent/appagent/testing/internal/harness"
+)
+
+var sweepOnce sync.Once
+
+// sweep removes, once per test process, the containers, images and volumes labelled
+// appagent-test.owner whose owner test process is no longer alive (a crashed or timed-out run).
+func sweep(t testing.TB) {
+	sweepOnce.Do(func() {
+		kinds := []struct {
+			list []string
+			rm   []string
+			id   func(map[string]any) string
+		}{
+			{[]string{"ps", "-a", "--format", "json"}, []string{"rm", "-f", "-v", "--time", "0"}, field("Id")},
+			{[]string{"images", "--format", "json"}, []string{"rmi", "-f"}, field("Id")},
+			{[]string{"volume", "ls", "--format", "json"}, []string{"volume", "rm", "-f"}, field("Name")},
+		}
+		for _, k := range kinds {
+			r, err := podman(CommandTimeout, nil, append(k.list, "--filter", "label="+harness.LabelOwner)...)
+			if err != nil || r.Code != 0 {
+				t.Logf("podman: sweep: podman %v: exit %d %v %s", k.list, r.Code, err, r.Stderr)
+				continue
+			}
+			var items []map[string]any
+			if err := json.Unmarshal([]byte(r.Stdout), &items); err != nil {
+				t.Logf("podman: sweep: podman %v: %v", k.list, err)
+				continue
+			}
+			for _, it := range items {
+				labels, _ := it["Labels"].(map[string]any)
+				owner, _ := labels[harness.LabelOwner].(string)
+				id := k.id(it)
+				if owner == "" || id == "" || harness.OwnerAlive(owner) {
+					continue
+				}
+				r, err := podman(CommandTimeout, nil, append(k.rm, id)...)
+				if err != nil || r.Code != 0 {
+					t.Logf("podman: sweep: podman %v %s: exit %d %v %s", k.rm, id, r.Code, err, r.Stderr)
+					continue
+				}
+				t.Logf("podman: sweep: removed %s of dead test process %s (podman %s)", id, owner, k.list[0])
+			}
+		}
+	})
+}
+
+func field(name string) func(map[string]any) string {
+	return func(m map[string]any) string {
+		s, _ := m[name].(string)
+		return s
+	}
+}
