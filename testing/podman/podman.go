@@ -418,4 +418,3 @@ func (c *Container) Remove() {
 		}
 	})
 }
-
