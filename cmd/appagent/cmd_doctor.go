@@ -2,17 +2,75 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
+	"time"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/health"
+	"github.com/appagent/appagent/agent/preflight"
+	"github.com/appagent/appagent/agent/units"
 )
 
 func cmdDoctor() *command {
+	var (
+		asJSON bool
+		cfgArg string
+	)
 	return &command{
 		name:    "doctor",
 		summary: "check the runtime and the running system, with a fix for each problem",
-		help:    "NOT IMPLEMENTED YET (issue 6 (operator commands)).",
-		flags:   func(fs *flag.FlagSet) { fs.Bool("json", false, "print JSON") },
+		help: `Runs init's preflight checks (tmpfs on /run, writable cgroups, the volume is a mount and takes
+writes) and those that need the running system (systemd's state, units the image needs not
+masked, the stop signal, journald's storage, hostname against the identity parameter, free
+space and the lock on the volume). Prints one line per check: PASS, INFO, WARN or FAIL, with
+the fix for each problem (docs/doctor.md lists every check).
+
+Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
+		exits: []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Config},
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&asJSON, "json", false, "print JSON: {checks: [{check, severity, message, fix}], summary}")
+			fs.StringVar(&cfgArg, "config", config.DefaultPath, "the image's declaration")
+		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
-			return notYet("appagent doctor", "issue 6 (operator commands)")
+			cfg, err := config.Load(cfgArg)
+			if err != nil {
+				return exitcode.With(exitcode.Config, err)
+			}
+			o := preflight.DoctorOptions{}
+			if sd, err := health.Dial(); err != nil {
+				o.UnitsErr = err
+			} else {
+				defer sd.Close()
+				o.Units = health.ForDoctor{Systemd: sd}
+			}
+			if cfg.Hooks.Configure != nil {
+				o.ExtraUnits = append(o.ExtraUnits, units.ConfigureUnit)
+			}
+			if cfg.Hooks.Upgrade != nil {
+				o.ExtraUnits = append(o.ExtraUnits, units.UpgradeUnit)
+			}
+			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			rs := preflight.Doctor(cctx, cfg, preflight.Host(preflight.PID1Env()), o)
+			if asJSON {
+				enc := json.NewEncoder(env.stdout)
+				enc.SetIndent("", "  ")
+				if rs == nil {
+					rs = preflight.Results{}
+				}
+				if err := enc.Encode(map[string]any{"checks": rs, "summary": rs.Summary(), "failed": rs.Failed()}); err != nil {
+					return err
+				}
+			} else {
+				rs.Write(env.stdout)
+				env.stdout.Write([]byte("\n" + rs.Summary() + "\n"))
+			}
+			if rs.Failed() {
+				return exitcode.With(exitcode.Failure, errReported)
+			}
+			return nil
 		},
 	}
 }

@@ -116,7 +116,8 @@ func runCommand(c *command, args []string) exitcode.Code {
 	defer stop()
 	err := c.run(ctx, env, fs.Args())
 	code := exitcode.Of(err)
-	if err != nil {
+	// errReported: the command printed its answer already (status, doctor); only the code is left.
+	if err != nil && !errors.Is(err, errReported) {
 		if env.json {
 			_ = json.NewEncoder(os.Stdout).Encode(map[string]any{
 				"error": err.Error(), "exit_code": int(code), "exit_name": codeName(code)})

@@ -1,0 +1,444 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/units"
+)
+
+// State is the container's overall state.
+type State string
+
+const (
+	Starting State = "starting" // systemd or a hook is still starting
+	Ready    State = "ready"    // every unit of the application is up
+	Degraded State = "degraded" // running, but a non-essential unit failed
+	Failed   State = "failed"   // an essential unit, a hook or the agent failed
+	Stopping State = "stopping" // the container is shutting down
+	Unknown  State = "unknown"  // systemd could not be reached
+)
+
+// Code is the exit code of `appagent status` for a state (docs/status.md).
+func (s State) Code() exitcode.Code {
+	switch s {
+	case Ready:
+		return exitcode.OK
+	case Starting:
+		return exitcode.Starting
+	case Degraded:
+		return exitcode.Degraded
+	case Failed, Stopping:
+		return exitcode.Failed
+	}
+	return exitcode.NotAvailable
+}
+
+// Final tells whether --wait stops at this state.
+func (s State) Final() bool { return s == Ready || s == Degraded || s == Failed || s == Stopping }
+
+// SchemaVersion of the JSON document; raised only for incompatible changes (fields are added
+// without raising it).
+const SchemaVersion = 1
+
+// Status is what `appagent status --json` prints. docs/status.md documents every field.
+type Status struct {
+	Schema      int         `json:"schema"`
+	State       State       `json:"state"`
+	Reason      string      `json:"reason"`
+	ExitCode    int         `json:"exit_code"`
+	CheckedAt   time.Time   `json:"checked_at"`
+	SystemState string      `json:"system_state"` // systemd's: initializing, starting, running, degraded, stopping, …
+	FailedUnits []string    `json:"failed_units"` // every failed unit of the system, the application's or not
+	Units       []Unit      `json:"units"`
+	Hooks       []Hook      `json:"hooks"`
+	Volume      Volume      `json:"volume"`
+	Parameters  []Parameter `json:"parameters"` // null when the agent has not published them yet
+	Error       string      `json:"error,omitempty"`
+}
+
+// Unit is one unit of the application (or appagent.service).
+type Unit struct {
+	Name        string     `json:"name"`
+	Essential   bool       `json:"essential"`
+	LoadState   string     `json:"load_state"`
+	ActiveState string     `json:"active_state"`
+	SubState    string     `json:"sub_state"`
+	Since       *time.Time `json:"since"`       // last state change; null when it never changed
+	Restarts    int        `json:"restarts"`    // automatic restarts (NRestarts) since boot
+	Result      string     `json:"result"`      // of the last run: success, exit-code, signal, timeout, …
+	ExitStatus  *int       `json:"exit_status"` // of the main process's last exit, when it failed
+	Problem     string     `json:"problem,omitempty"`
+}
+
+// Hook is a first-boot, upgrade or reconfigure hook unit.
+type Hook struct {
+	Name  string     `json:"name"` // configure, upgrade, reconfigure
+	Unit  string     `json:"unit"`
+	State string     `json:"state"` // pending, running, done, skipped, failed, absent
+	Since *time.Time `json:"since"`
+	// ExitStatus of the hook's last failed run.
+	ExitStatus *int `json:"exit_status"`
+}
+
+// Volume is what status knows about the volume and the image.
+type Volume struct {
+	Path         string `json:"path"`
+	Format       *int   `json:"format"`         // format version on the volume; null: unknown or not populated yet
+	ImageFormat  int    `json:"image_format"`   // format version this image writes
+	BuildID      string `json:"build_id"`       // build id of the image that last populated or upgraded the volume; "" unknown
+	ImageBuildID string `json:"image_build_id"` // build id of this image; "" unknown
+	// Review lists the files the last upgrade left beside the user's (NAME.appagent-new) or
+	// moved aside (NAME.appagent-old) that are still there: someone should merge them.
+	Review []string `json:"review"`
+	// ReviewKnown is false when the last upgrade's record could not be read.
+	ReviewKnown bool `json:"review_known"`
+}
+
+// Parameter is one declared parameter as the agent published it; secret values never appear.
+type Parameter struct {
+	Name   string `json:"name"`
+	Source string `json:"source"` // env, env-file, secret, volume, default, … ("" when unset)
+	Set    bool   `json:"set"`
+	Secret bool   `json:"secret"`
+	Value  string `json:"value,omitempty"` // non-secret parameters only
+}
+
+// Paths the status reads; tests point them into a temporary root.
+type Paths struct {
+	ParamsStatus string // default /run/appagent/params-status.json
+	ImageBuildID string // default /usr/share/appagent/build-id
+}
+
+// Options of Collect.
+type Options struct {
+	Config *config.Config
+	// Systemd is the connection; nil with DialErr set when it could not be made.
+	Systemd Systemd
+	DialErr error
+	Paths   Paths
+	Now     func() time.Time
+}
+
+// Collect gathers the facts and decides the state. It always returns a Status: a fact that
+// cannot be read is left unknown.
+func Collect(ctx context.Context, o Options) *Status {
+	if o.Paths.ParamsStatus == "" {
+		o.Paths.ParamsStatus = "/run/appagent/params-status.json"
+	}
+	if o.Paths.ImageBuildID == "" {
+		o.Paths.ImageBuildID = units.BuildIDFile
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cfg := o.Config
+	st := &Status{Schema: SchemaVersion, CheckedAt: o.Now().UTC().Truncate(time.Millisecond), FailedUnits: []string{},
+		Units: []Unit{}, Hooks: []Hook{}}
+	st.Volume = readVolume(cfg, o.Paths.ImageBuildID)
+	st.Parameters = readParams(o.Paths.ParamsStatus)
+
+	if o.Systemd == nil {
+		st.Error = errString(o.DialErr, "systemd not reachable")
+		Decide(st)
+		return st
+	}
+	var err error
+	if st.SystemState, err = o.Systemd.SystemState(ctx); err != nil {
+		st.Error = err.Error()
+		Decide(st)
+		return st
+	}
+	if f, err := o.Systemd.Failed(ctx); err == nil && f != nil {
+		st.FailedUnits = f
+	}
+	names := []struct {
+		name      string
+		essential bool
+	}{{units.AgentUnit, true}}
+	for _, u := range cfg.Units {
+		names = append(names, struct {
+			name      string
+			essential bool
+		}{u.Name, u.Essential})
+	}
+	for _, n := range names {
+		u := Unit{Name: n.name, Essential: n.essential}
+		p, err := o.Systemd.Unit(ctx, n.name)
+		if err != nil {
+			u.LoadState, u.Problem = "unknown", err.Error()
+		} else {
+			fillUnit(&u, p)
+		}
+		st.Units = append(st.Units, u)
+	}
+	for _, h := range declaredHooks(cfg) {
+		p, err := o.Systemd.Unit(ctx, h.Unit)
+		if err != nil {
+			h.State = "unknown"
+		} else {
+			hookState(&h, p)
+		}
+		st.Hooks = append(st.Hooks, h)
+	}
+	Decide(st)
+	return st
+}
+
+func errString(err error, def string) string {
+	if err == nil {
+		return def
+	}
+	return err.Error()
+}
+
+func declaredHooks(cfg *config.Config) []Hook {
+	var hs []Hook
+	if cfg.Hooks.Configure != nil {
+		hs = append(hs, Hook{Name: "configure", Unit: units.ConfigureUnit})
+	}
+	if cfg.Hooks.Upgrade != nil {
+		hs = append(hs, Hook{Name: "upgrade", Unit: units.UpgradeUnit})
+	}
+	if cfg.Hooks.Reconfigure != nil {
+		hs = append(hs, Hook{Name: "reconfigure", Unit: units.ReconfigureUnit})
+	}
+	return hs
+}
+
+func usecTime(us uint64) *time.Time {
+	if us == 0 {
+		return nil
+	}
+	t := time.UnixMicro(int64(us)).UTC()
+	return &t
+}
+
+func fillUnit(u *Unit, p UnitProps) {
+	u.LoadState, u.ActiveState, u.SubState = p.LoadState, p.ActiveState, p.SubState
+	u.Since = usecTime(p.StateChange)
+	u.Restarts = int(p.NRestarts)
+	u.Result = p.Result
+	if p.IsService && p.Result != "" && p.Result != "success" && p.ExecMainCode != 0 {
+		s := int(p.ExecMainStatus)
+		u.ExitStatus = &s
+	}
+}
+
+// hookState maps a hook unit's state to pending/running/done/skipped/failed/absent. A hook
+// unit is a oneshot that runs once per volume (configure) or image build (upgrade): its
+// condition fails ("skipped") when the stamp on the volume says it already ran.
+func hookState(h *Hook, p UnitProps) {
+	h.Since = usecTime(p.StateChange)
+	switch {
+	case p.LoadState == "not-found":
+		h.State = "absent"
+	case p.ActiveState == "failed" || (p.Result != "" && p.Result != "success"):
+		h.State = "failed"
+		if p.ExecMainCode != 0 {
+			s := int(p.ExecMainStatus)
+			h.ExitStatus = &s
+		}
+	case p.ActiveState == "activating" || p.ActiveState == "deactivating" || p.ActiveState == "reloading":
+		h.State = "running"
+	case p.ConditionTimestamp != 0 && !p.ConditionResult:
+		h.State = "skipped"
+	case p.ActiveState == "active" || p.ActiveEnter != 0:
+		h.State = "done"
+	default:
+		h.State = "pending"
+	}
+}
+
+// Decide sets State, Reason and ExitCode from the facts in st.
+func Decide(st *Status) {
+	st.State, st.Reason = decide(st)
+	st.ExitCode = int(st.State.Code())
+}
+
+func decide(st *Status) (State, string) {
+	switch st.SystemState {
+	case "":
+		return Unknown, "cannot reach systemd: " + st.Error
+	case "stopping":
+		return Stopping, "systemd is stopping the container"
+	case "maintenance", "offline":
+		return Failed, "systemd is in " + st.SystemState + " mode"
+	}
+	starting := st.SystemState == "initializing" || st.SystemState == "starting"
+	for _, h := range st.Hooks {
+		if h.State == "failed" {
+			return Failed, fmt.Sprintf("the %s hook (%s) failed%s; see journalctl -u %s", h.Name, h.Unit, exitText(h.ExitStatus), h.Unit)
+		}
+	}
+	var waiting, degraded []string
+	for _, u := range st.Units {
+		switch {
+		case u.LoadState != "loaded" && u.LoadState != "":
+			if u.Essential {
+				return Failed, fmt.Sprintf("essential unit %s cannot start: it is %s", u.Name, u.LoadState)
+			}
+			degraded = append(degraded, fmt.Sprintf("%s is %s", u.Name, u.LoadState))
+		case u.ActiveState == "failed":
+			if u.Essential {
+				return Failed, fmt.Sprintf("essential unit %s failed (%s%s); see journalctl -u %s", u.Name, u.Result, exitText(u.ExitStatus), u.Name)
+			}
+			degraded = append(degraded, fmt.Sprintf("%s failed (%s%s)", u.Name, u.Result, exitText(u.ExitStatus)))
+		case u.ActiveState == "activating" && u.SubState == "auto-restart":
+			degraded = append(degraded, fmt.Sprintf("%s is restarting after a failure (%d restarts)", u.Name, u.Restarts))
+		case u.ActiveState == "activating" || u.ActiveState == "reloading":
+			waiting = append(waiting, u.Name+" ("+u.ActiveState+")")
+		case u.ActiveState == "inactive" && u.Result != "" && u.Result != "success":
+			degraded = append(degraded, fmt.Sprintf("%s stopped (%s%s)", u.Name, u.Result, exitText(u.ExitStatus)))
+		case u.ActiveState == "inactive" && u.Since == nil:
+			if !starting {
+				degraded = append(degraded, u.Name+" was never started (is it enabled?)")
+			} else {
+				waiting = append(waiting, u.Name+" (not started yet)")
+			}
+		}
+	}
+	for _, h := range st.Hooks {
+		if h.State == "running" {
+			return Starting, fmt.Sprintf("the %s hook is running (%s)", h.Name, h.Unit)
+		}
+	}
+	if starting || len(waiting) > 0 {
+		if len(waiting) > 0 {
+			return Starting, "waiting for " + strings.Join(waiting, ", ")
+		}
+		return Starting, "systemd is " + st.SystemState
+	}
+	if len(degraded) > 0 {
+		return Degraded, strings.Join(degraded, "; ")
+	}
+	if st.SystemState == "degraded" {
+		return Degraded, "units outside the application failed: " + strings.Join(st.FailedUnits, ", ")
+	}
+	return Ready, fmt.Sprintf("all %d units are up", len(st.Units))
+}
+
+func exitText(s *int) string {
+	if s == nil {
+		return ""
+	}
+	return fmt.Sprintf(", exit status %d", *s)
+}
+
+// Files the volume helper (agent/upgrade) keeps on the volume.
+const (
+	volumeFormatFile  = ".appagent/format"
+	volumeBuildIDFile = ".appagent/build-id"
+	volumeBackupDir   = ".appagent/backup"
+	planFile          = "plan.json"
+	maxPlan           = 8 << 20
+)
+
+func readSmall(p string, max int64) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max))
+	return strings.TrimSpace(string(data)), err
+}
+
+func readVolume(cfg *config.Config, imageBuildID string) Volume {
+	v := Volume{Path: cfg.Volume.Path, ImageFormat: cfg.Volume.Format, Review: []string{}}
+	if s, err := readSmall(path.Join(v.Path, volumeFormatFile), 64); err == nil {
+		if n, err := strconv.Atoi(s); err == nil {
+			v.Format = &n
+		}
+	}
+	v.BuildID, _ = readSmall(path.Join(v.Path, volumeBuildIDFile), 256)
+	v.ImageBuildID, _ = readSmall(imageBuildID, 256)
+	v.Review, v.ReviewKnown = pendingReview(v.Path)
+	return v
+}
+
+// pendingReview reads the plan of the latest upgrade (its backup directory's plan.json,
+// written by agent/upgrade) and returns the .appagent-new and .appagent-old files it left that
+// still exist. No upgrade yet: nothing to review. This reads one small file and stats a few,
+// instead of walking the volume on every probe.
+func pendingReview(vol string) ([]string, bool) {
+	out := []string{}
+	dirs, err := os.ReadDir(path.Join(vol, volumeBackupDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, true
+	}
+	if err != nil {
+		return out, false
+	}
+	var names []string
+	for _, d := range dirs {
+		if d.IsDir() {
+			names = append(names, d.Name())
+		}
+	}
+	if len(names) == 0 {
+		return out, true
+	}
+	sort.Strings(names) // backup directories are named by UTC time
+	plan := path.Join(vol, volumeBackupDir, names[len(names)-1], planFile)
+	fi, err := os.Stat(plan)
+	if err != nil || fi.Size() > maxPlan {
+		return out, false
+	}
+	data, err := os.ReadFile(plan)
+	if err != nil {
+		return out, false
+	}
+	var steps []struct {
+		Path   string `json:"path"`
+		Action string `json:"Action"`
+	}
+	if err := json.Unmarshal(data, &steps); err != nil {
+		return out, false
+	}
+	for _, s := range steps {
+		var suffix string
+		switch s.Action {
+		case "keep+new":
+			suffix = ".appagent-new"
+		case "move-aside":
+			suffix = ".appagent-old"
+		default:
+			continue
+		}
+		p := path.Join(vol, path.Clean("/"+s.Path)) + suffix
+		if _, err := os.Lstat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out, true
+}
+
+func readParams(file string) []Parameter {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var ps []Parameter
+	if err := json.Unmarshal(data, &ps); err != nil {
+		return nil
+	}
+	for i := range ps {
+		if ps[i].Secret {
+			ps[i].Value = ""
+		}
+	}
+	return ps
+}
