@@ -180,7 +180,9 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 	}
 	dir := base
 	for _, c := range own {
-		if c.Controllers == want && (want != "" || c.Hierarchy == 0) {
+		// A process that joined the container from outside (nsenter, some exec paths) sees
+		// its cgroup as "/.." relative to the container's namespace: use the mount itself.
+		if c.Controllers == want && (want != "" || c.Hierarchy == 0) && !strings.Contains(c.Path, "..") {
 			if p := path.Join(base, c.Path); sys.exists(p) {
 				dir = p
 			}

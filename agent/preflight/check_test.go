@@ -118,6 +118,14 @@ func TestCheck(t *testing.T) {
 			want: map[string]Severity{"run-tmpfs": Pass, "cgroup": Pass, "volume-mount": Pass, "volume-writable": Pass},
 		},
 		{
+			name: "nsenter'd from outside the container's cgroup (doctor via nsenter)",
+			f: fake{files: map[string]string{"/proc/self/mountinfo": mountsNspawn, "/proc/self/status": capsRoot,
+				"/proc/self/cgroup": "1:name=systemd:/..\n0::/..\n"},
+				dirs:     map[string]bool{"/data": true, "/sys/fs/cgroup/systemd": true, "/sys/fs/cgroup": true},
+				readOnly: map[string]error{"/sys/fs/cgroup": syscall.EROFS}},
+			want: map[string]Severity{"cgroup": Pass},
+		},
+		{
 			name: "podman systemd=always cgroup v2",
 			f: fake{files: map[string]string{"/proc/self/mountinfo": mountsPodmanV2, "/proc/self/status": capsDefault,
 				"/proc/self/cgroup": "0::/\n", "/run/.containerenv": ""}, dirs: map[string]bool{"/data": true, "/sys/fs/cgroup": true}},

@@ -69,7 +69,7 @@ func (rs Results) Summary() string {
 	}
 	add(rs.count(Fail), "failed", "failed")
 	add(rs.count(Warn), "warning", "warnings")
-	add(rs.count(Info), "advice", "advices")
+	add(rs.count(Info), "note", "notes")
 	add(rs.count(Pass), "passed", "passed")
 	if len(parts) == 0 {
 		return "no checks ran"
