@@ -2,6 +2,7 @@ package logfwd
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -125,8 +126,9 @@ func StartKeeper(o KeeperOptions) error {
 }
 
 // RunKeeper is the keeper process (`appagent keeper`): fd 1 and 2 are the container's stdout
-// and stderr, fd 3 the ready pipe, fds from 4 on are held. It returns only on error.
-func RunKeeper() error {
+// and stderr, fd 3 the ready pipe, fds from 4 on are held. It returns nil when ctx is done
+// (SIGTERM: systemd's final kill at shutdown must not wait for it), else only on error.
+func RunKeeper(ctx context.Context) error {
 	// SIGHUP/SIGINT/SIGPIPE are not for us; SIGTERM (systemd's final kill) ends the keeper,
 	// which is fine: by then the agent has its own copy of stdout.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE, syscall.SIGQUIT)
@@ -144,9 +146,16 @@ func RunKeeper() error {
 		_, _ = io.WriteString(ready, keeperReady)
 		ready.Close()
 	}
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
 	for {
 		c, err := l.AcceptUnix()
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue

@@ -2,10 +2,12 @@ package logfwd
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,10 +20,14 @@ import (
 // TestMain lets the test binary act as `appagent keeper` for StartKeeper.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "keeper" {
-		if err := RunKeeper(); err != nil {
+		// As cmd/appagent runs it: SIGTERM cancels the context.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		if err := RunKeeper(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
 		}
-		os.Exit(1)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -106,8 +112,9 @@ func TestKeeperHandsOverStdoutAndHoldsFiles(t *testing.T) {
 	}
 	f.Close()
 
-	// When the keeper is gone, the pipe's writers are gone: nothing else holds stdout.
-	syscall.Kill(pid, syscall.SIGKILL)
+	// SIGTERM (systemd's final kill at shutdown) ends the keeper; then the pipe's writers are
+	// gone: nothing else held stdout.
+	syscall.Kill(pid, syscall.SIGTERM)
 	outR.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if rest, err := io.ReadAll(outR); err != nil || len(rest) != 0 {
 		t.Fatalf("after the keeper ended: %q %v", rest, err)

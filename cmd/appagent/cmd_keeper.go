@@ -15,7 +15,7 @@ original stdout and stderr (and the volume lock) open for the container's life a
 stdout to the agent's log forwarder over an abstract unix socket, to root in this container
 only. It reads no logs. See docs/logs.md.`,
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
-			return logfwd.RunKeeper()
+			return logfwd.RunKeeper(ctx)
 		},
 	}
 }
