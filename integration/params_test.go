@@ -1,0 +1,203 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/testing/nspawn"
+	"github.com/appagent/appagent/testing/podman"
+)
+
+// paramsConfig declares a plain parameter, one whose value is hard to quote, a typed one with
+// a default, and a secret; app.service writes what it received to the volume.
+const paramsConfig = `volume:
+  path: /data
+parameters:
+  - name: WIKI_NAME
+    description: the wiki's title
+    required: true
+  - name: WIKI_TRICKY
+    description: a value that tests the environment file's quoting
+  - name: WIKI_PORT
+    type: port
+    default: "8080"
+  - name: WIKI_ADMIN_PASSWORD
+    description: password of the wiki's admin account
+    secret: true
+    required: true
+units:
+  - app.service
+`
+
+// appUnit records what a unit gets: its environment values, its credential, its start time.
+const appUnit = `[Unit]
+Description=test application
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'mkdir -p /data/out && printf %%s "$WIKI_NAME" > /data/out/name && printf %%s "$WIKI_TRICKY" > /data/out/tricky && printf %%s "$WIKI_PORT" > /data/out/port && cat "$CREDENTIALS_DIRECTORY/WIKI_ADMIN_PASSWORD" > /data/out/password && echo "app started"'
+
+[Install]
+WantedBy=multi-user.target
+`
+
+// trickyValue has every character that EnvironmentFile quoting must survive.
+const trickyValue = "line one\nline \"two\" with $HOME, `cmd`, \\back\\slash, 'single', #hash and  spaces  \t tab"
+
+const secretValue = "S3cr3t-4nJ7-never-printed"
+
+func enableApp(t testing.TB, root string) {
+	link := filepath.Join(root, "etc/systemd/system/multi-user.target.wants/app.service")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	if err := os.Symlink("/etc/systemd/system/app.service", link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParamsReachUnitsNspawn(t *testing.T) {
+	nspawn.Require(t)
+	secrets := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secrets, "WIKI_ADMIN_PASSWORD"), []byte(secretValue+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := nspawn.Boot(t, nspawn.Options{
+		Files: map[string]string{
+			"/etc/appagent/appagent.yaml":     paramsConfig,
+			"/etc/systemd/system/app.service": appUnit,
+		},
+		Setup:     enableApp,
+		Prepare:   true,
+		Env:       []string{"WIKI_NAME=My Wiki", "WIKI_TRICKY=" + trickyValue},
+		ExtraArgs: []string{"--bind-ro=" + secrets + ":/run/secrets"},
+	})
+	if state, err := c.WaitRunning(60 * time.Second); err != nil || state != "running" {
+		failed, _, _, _ := c.Exec("systemctl", "--failed", "--no-pager")
+		t.Fatalf("state %q, %v; failed units:\n%s", state, err, failed)
+	}
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(c.Volume(), "out", name))
+		if err != nil {
+			t.Fatalf("app.service did not write %s: %v", name, err)
+		}
+		return string(data)
+	}
+	if got := read("name"); got != "My Wiki" {
+		t.Errorf("WIKI_NAME in the unit = %q", got)
+	}
+	// The real systemd parsed params.env: the value must come back byte for byte.
+	if got := read("tricky"); got != trickyValue {
+		t.Errorf("WIKI_TRICKY in the unit = %q, want %q", got, trickyValue)
+	}
+	if got := read("port"); got != "8080" {
+		t.Errorf("WIKI_PORT (default) in the unit = %q", got)
+	}
+	if got := read("password"); got != secretValue {
+		t.Errorf("the credential in the unit = %q", got)
+	}
+
+	// The secret appears nowhere else: journal, console, environments, env file, status.
+	journal := c.MustExec("journalctl", "--no-pager", "-o", "verbose")
+	if strings.Contains(journal, secretValue) {
+		t.Errorf("the journal holds the secret")
+	}
+	if !strings.Contains(journal, "app started") {
+		t.Errorf("the journal lacks app.service's output; the check above may be blind")
+	}
+	environs := c.MustExec("sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'")
+	if strings.Contains(environs, secretValue) {
+		t.Errorf("a process environment holds the secret")
+	}
+	if !strings.Contains(environs, "WIKI_NAME=My Wiki") {
+		t.Errorf("no environment holds WIKI_NAME; the check above may be blind")
+	}
+	for _, f := range []string{"/run/appagent/params.env", "/run/appagent/params-status.json"} {
+		if strings.Contains(c.MustExec("cat", f), secretValue) {
+			t.Errorf("%s holds the secret", f)
+		}
+	}
+	if got := c.MustExec("stat", "-c", "%a %U", "/run/appagent/credentials", "/run/appagent/credentials/WIKI_ADMIN_PASSWORD"); got != "700 root\n600 root" {
+		t.Errorf("credential modes = %q", got)
+	}
+	st, err := os.Stat(filepath.Join(c.Volume(), ".appagent/params.json"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("params.json on the volume: %v, %v", st, err)
+	}
+	if _, err := c.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(c.Output(), secretValue) {
+		t.Errorf("the container's stdout holds the secret")
+	}
+
+	// A second start needs no parameters: the stored ones are used.
+	c2 := nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: c.Volume()})
+	if state, err := c2.WaitRunning(60 * time.Second); err != nil || state != "running" {
+		t.Fatalf("second start: state %q, %v", state, err)
+	}
+	if got := c2.MustExec("cat", "/run/appagent/params/WIKI_NAME"); got != "My Wiki" {
+		t.Errorf("second start: WIKI_NAME = %q", got)
+	}
+	if got := c2.MustExec("cat", "/run/appagent/credentials/WIKI_ADMIN_PASSWORD"); got != secretValue {
+		t.Errorf("second start: the secret was not kept")
+	}
+}
+
+func TestParamsMissingNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": paramsConfig, "/etc/systemd/system/app.service": appUnit},
+		Setup:   enableApp,
+		Prepare: true,
+		Env:     []string{"WIKI_NAEM=typo", "WIKI_PORT=http"},
+	})
+	code, err := c.Wait(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != int(exitcode.Params) {
+		t.Errorf("exit code %d, want %d", code, exitcode.Params)
+	}
+	out := c.Output()
+	for _, want := range []string{
+		"WIKI_NAME (the wiki's title) is required and not set",
+		"WIKI_ADMIN_PASSWORD (password of the wiki's admin account) is required and not set",
+		"did you mean WIKI_NAME?",
+		`"http" is not a port number`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	entries, _ := os.ReadDir(c.Volume())
+	if len(entries) != 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the volume was touched: %v", names)
+	}
+}
+
+func TestParamsMissingPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: bootContainerfile,
+		Files:         map[string]string{"appagent.yaml": paramsConfig},
+	})
+	c := podman.Run(t, img, podman.RunOptions{Env: []string{"WIKI_NAME=x"}})
+	code, err := c.Wait(60 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != int(exitcode.Params) {
+		t.Errorf("exit code %d, want %d", code, exitcode.Params)
+	}
+	if logs := c.Logs(); !strings.Contains(logs, "WIKI_ADMIN_PASSWORD (password of the wiki's admin account) is required and not set") {
+		t.Errorf("podman logs lacks the reason:\n%s", logs)
+	}
+}
