@@ -33,8 +33,12 @@ type Options struct {
 	Volume  string // host dir bound at /data; "" = a fresh temp dir
 	Init    []string
 	// Env is KEY=VALUE for PID 1 (nspawn --setenv).
-	Env       []string
-	Console   string   // "passive" (default) or "pipe"
+	Env []string
+	// Console is nspawn's --console mode. "" means "read-only": a pseudo TTY like "passive",
+	// but forwarded to Output as it is written ("passive" shows the output only after the
+	// container exited, and a full TTY buffer can block the container's writers); "pipe"
+	// connects PID 1's stdout to Output directly, like `podman run` without -t.
+	Console   string
 	ExtraArgs []string // more systemd-nspawn flags
 }
 
@@ -60,8 +64,12 @@ type Container struct {
 	done   chan struct{}
 	code   int // nspawn's exit code, valid once done is closed
 
-	cleanOnce sync.Once
+	cleanOnce   sync.Once
+	lastJournal string // read before a kill, for the failure log
 }
+
+// psScript lists a container's processes without procps (not in a minbase root).
+const psScript = `for p in /proc/[0-9]*; do [ -r $p/cmdline ] && echo "${p#/proc/} $(tr '\0' ' ' < $p/cmdline)"; done`
 
 // Boot prepares a writable root (an overlay over Root(Options.Packages) unless Options.Root
 // is given), installs the appagent binary at /usr/bin/appagent and Options.Files, runs
@@ -134,7 +142,7 @@ func Boot(t testing.TB, o Options) *Container {
 
 	console := o.Console
 	if console == "" {
-		console = "passive"
+		console = "read-only"
 	}
 	args := []string{"-q", "-D", c.root, "--register=no", "--keep-unit", "--console=" + console,
 		"--bind=" + c.volume + ":/data", "--kill-signal=SIGRTMIN+3", "--machine=" + c.machine}
@@ -318,9 +326,13 @@ func (c *Container) Stop(d time.Duration) (int, error) {
 	case <-c.done:
 		return c.code, nil
 	case <-time.After(d):
+		// The journal lives in the container's /run (volatile) or is not flushed yet: read
+		// it while the container is still there, it says what blocked the shutdown.
+		c.lastJournal = c.Journal(50)
+		ps, _, _, _ := c.Exec("sh", "-c", psScript)
 		c.Kill()
-		return c.code, fmt.Errorf("nspawn: container did not stop within %s of SIGRTMIN+3; killed (exit %d); console:\n%s",
-			d, c.code, harness.Tail(c.Output(), 30))
+		return c.code, fmt.Errorf("nspawn: container did not stop within %s of SIGRTMIN+3; killed (exit %d); processes left in it:\n%s\njournal:\n%s\nconsole:\n%s",
+			d, c.code, ps, harness.Tail(c.lastJournal, 30), harness.Tail(c.Output(), 30))
 	}
 }
 
@@ -380,12 +392,17 @@ func (c *Container) cleanup() {
 		t := c.t
 		if t.Failed() && c.cmd != nil {
 			t.Logf("nspawn: test failed; container %s console (last 50 lines):\n%s", c.machine, harness.Tail(c.Output(), 50))
-			t.Logf("nspawn: container %s journal (last 50 lines):\n%s", c.machine, c.Journal(50))
+			j := c.lastJournal
+			if exited, _ := c.Exited(); !exited || j == "" {
+				j = c.Journal(50)
+			}
+			t.Logf("nspawn: container %s journal (last 50 lines):\n%s", c.machine, j)
 		}
 		if c.cmd != nil {
 			if exited, _ := c.Exited(); !exited {
 				if _, err := c.Stop(10 * time.Second); err != nil {
-					t.Logf("nspawn: cleanup: %v", harness.Tail(err.Error(), 1))
+					first, _, _ := strings.Cut(err.Error(), "\n")
+					t.Logf("%s", first)
 				}
 			}
 		}
@@ -400,9 +417,9 @@ func (c *Container) cleanup() {
 // starts with "#!", else 0644; parent directories are created 0755.
 func WriteFiles(root string, files map[string]string) error {
 	for p, content := range files {
-		clean := filepath.Clean("/" + p)
-		if !filepath.IsAbs(p) || clean != filepath.Clean(p) {
-			return fmt.Errorf("file path %q: want an absolute path without ..", p)
+		clean := filepath.Clean(p)
+		if !filepath.IsAbs(p) || clean != p {
+			return fmt.Errorf("file path %q: want a clean absolute path (no .., no ./, no trailing /)", p)
 		}
 		hp := filepath.Join(root, clean)
 		if err := os.MkdirAll(filepath.Dir(hp), 0o755); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -349,26 +348,46 @@ func (c *Container) WaitRunning(d time.Duration) (string, error) {
 	}
 }
 
-// Stop is `podman stop` with d as the grace time (the image's STOPSIGNAL, then SIGKILL) and
-// returns the container's exit code; an error says when it had to be killed.
+// Stop sends the container's stop signal (the image's STOPSIGNAL, as `podman stop` does) and
+// waits up to d for it to exit; it returns the exit code. If it does not stop in time, Stop
+// reads its journal and process list, kills it, and returns an error that shows them.
 func (c *Container) Stop(d time.Duration) (int, error) {
-	secs := int(math.Ceil(d.Seconds()))
-	start := time.Now()
-	r, err := podman(d+CommandTimeout, nil, "stop", "--time", strconv.Itoa(secs), c.Name)
-	took := time.Since(start)
-	if err != nil || r.Code != 0 {
-		return -1, fmt.Errorf("podman stop %s: exit %d %v %s", c.Name, r.Code, err, strings.TrimSpace(r.Stderr))
+	r, err := podman(CommandTimeout, nil, "inspect", "--format", "{{.Config.StopSignal}}", c.Name)
+	sig := strings.TrimSpace(r.Stdout)
+	if err != nil || r.Code != 0 || sig == "" {
+		return -1, fmt.Errorf("podman inspect %s: exit %d %v %s", c.Name, r.Code, err, strings.TrimSpace(r.Stderr))
 	}
-	_, code, err := c.State()
-	if err != nil {
-		return -1, err
+	if status, code, err := c.State(); err != nil || status != "running" {
+		return code, err
 	}
-	if took >= d || code == 137 {
-		return code, fmt.Errorf("podman: %s did not stop within %s of its stop signal (took %s, exit %d: killed); podman logs:\n%s",
-			c.Name, d, took.Round(time.Millisecond), code, harness.Tail(c.Logs(), 30))
+	if r, err := podman(CommandTimeout, nil, "kill", "--signal", sig, c.Name); err != nil || r.Code != 0 {
+		return -1, fmt.Errorf("podman kill --signal %s %s: exit %d %v %s", sig, c.Name, r.Code, err, strings.TrimSpace(r.Stderr))
 	}
-	return code, nil
+	deadline := time.Now().Add(d)
+	for {
+		status, code, err := c.State()
+		if err != nil {
+			return -1, err
+		}
+		if status != "running" && status != "stopping" {
+			return code, nil
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	journal := c.Journal(50)
+	ps, _, _, _ := c.Exec("sh", "-c", psScript)
+	_, _ = podman(CommandTimeout, nil, "kill", c.Name)
+	_, _ = podman(CommandTimeout, nil, "wait", c.Name)
+	_, code, _ := c.State()
+	return code, fmt.Errorf("podman: %s did not stop within %s of its stop signal (%s); killed (exit %d); processes left in it:\n%s\njournal:\n%s\npodman logs:\n%s",
+		c.Name, d, sig, code, ps, harness.Tail(journal, 30), harness.Tail(c.Logs(), 30))
 }
+
+// psScript lists a container's processes without procps (not in a minbase root).
+const psScript = `for p in /proc/[0-9]*; do [ -r $p/cmdline ] && echo "${p#/proc/} $(tr '\0' ' ' < $p/cmdline)"; done`
 
 // Wait waits up to d for the container to exit on its own and returns its exit code.
 func (c *Container) Wait(d time.Duration) (int, error) {

@@ -55,31 +55,39 @@ func OwnerDir() (string, error) {
 
 // StartTime reads a process's start time (field 22 of /proc/PID/stat, clock ticks since boot).
 func StartTime(pid int) (uint64, error) {
+	st, _, err := stat(pid)
+	return st, err
+}
+
+// stat reads a process's start time and state (R, S, Z, ...) from /proc/PID/stat.
+func stat(pid int) (start uint64, state string, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	// The command name (field 2) is in parentheses and may contain spaces: split after it.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("harness: unexpected /proc/%d/stat: %q", pid, s)
+		return 0, "", fmt.Errorf("harness: unexpected /proc/%d/stat: %q", pid, s)
 	}
 	f := strings.Fields(s[i+1:])
 	// f[0] is field 3 (state); field 22 is f[19].
 	if len(f) < 20 {
-		return 0, fmt.Errorf("harness: short /proc/%d/stat", pid)
+		return 0, "", fmt.Errorf("harness: short /proc/%d/stat", pid)
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	return start, f[0], err
 }
 
 // Alive reports whether the process pid still runs and is the one that started at start.
+// A zombie is not alive: it only waits for its parent to reap it.
 func Alive(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false
 	}
-	st, err := StartTime(pid)
-	return err == nil && st == start
+	st, state, err := stat(pid)
+	return err == nil && st == start && state != "Z" && state != "X"
 }
 
 // ParseOwner splits an owner id made by Owner; ok is false for other names.

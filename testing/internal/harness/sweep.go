@@ -164,7 +164,14 @@ var sweepOnce sync.Once
 // (a harness removes its own out-of-tree state there).
 func Sweep(extra func(resourceDir string)) []string {
 	var msgs []string
-	sweepOnce.Do(func() {
+	sweepOnce.Do(func() { msgs = SweepNow(extra) })
+	return msgs
+}
+
+// SweepNow is Sweep without the once-per-process guard.
+func SweepNow(extra func(resourceDir string)) []string {
+	var msgs []string
+	func() {
 		ents, err := os.ReadDir(WorkDir)
 		if err != nil {
 			return
@@ -192,6 +199,12 @@ func Sweep(extra func(resourceDir string)) []string {
 			}
 			msgs = append(msgs, fmt.Sprintf("sweep: removed leftovers of dead test process %s", e.Name()))
 		}
-	})
+	}()
 	return msgs
+}
+
+// RemoveOwnerDir removes this process's own work directory (the appagent binary, contexts,
+// anything a cleanup missed); TestMain calls it after the tests ran.
+func RemoveOwnerDir() error {
+	return RemoveDir(filepath.Join(WorkDir, Owner()))
 }
