@@ -9,10 +9,13 @@ BIN     := bin/appagent
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/appagent
 
-# Everything: unit tests, fuzz seeds, and the integration tests that boot real systemd
-# containers (systemd-nspawn and podman; needs root and the packages .ci/run installs).
+# Everything: unit tests, fuzz seeds, the harness's own tests, and the integration tests that
+# boot real systemd containers (systemd-nspawn and podman; needs root and the packages .ci/run
+# installs). The integration package runs with -v so the log shows which runtime each test
+# booted and whether the cached root was reused (docs/testing.md).
 test: lint
-	$(GO) test -count=1 -timeout 80m ./...
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/integration$$')
+	$(GO) test -count=1 -timeout 60m -v ./integration/...
 
 # Unit tests only: no root, no containers (-short skips the integration tests).
 test-unit:
