@@ -2,7 +2,9 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +201,56 @@ func TestParamsMissingPodman(t *testing.T) {
 	}
 	if logs := c.Logs(); !strings.Contains(logs, "WIKI_ADMIN_PASSWORD (password of the wiki's admin account) is required and not set") {
 		t.Errorf("podman logs lacks the reason:\n%s", logs)
+	}
+}
+
+// A podman secret (mounted at /run/secrets/NAME) reaches a unit through LoadCredential=, also
+// where systemd cannot mount its credentials ramfs, and is in no log or environment.
+func TestParamsSecretPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: `FROM {{BASE}}
+COPY appagent /usr/bin/appagent
+COPY appagent.yaml /etc/appagent/appagent.yaml
+COPY app.service /etc/systemd/system/app.service
+RUN ["/bin/ln", "-s", "/etc/systemd/system/app.service", "/etc/systemd/system/multi-user.target.wants/app.service"]
+RUN ["/usr/bin/appagent", "prepare"]
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT ["/usr/bin/appagent", "init"]
+`,
+		Files: map[string]string{"appagent.yaml": paramsConfig, "app.service": appUnit},
+	})
+	secretFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(secretFile, []byte(secretValue), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	name := "appagent-test-secret-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if out, err := exec.Command("podman", "secret", "create", name, secretFile).CombinedOutput(); err != nil {
+		t.Fatalf("podman secret create: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("podman", "secret", "rm", name).Run() })
+	c := podman.Run(t, img, podman.RunOptions{
+		Env:  []string{"WIKI_NAME=Podman Wiki", "WIKI_TRICKY=" + trickyValue},
+		Args: []string{"--secret", name + ",target=WIKI_ADMIN_PASSWORD"},
+	})
+	state, err := c.WaitRunning(90 * time.Second)
+	if err != nil || state != "running" {
+		failed, _, _, _ := c.Exec("systemctl", "--failed", "--no-pager")
+		t.Fatalf("state %q, %v; failed units:\n%s\nlogs:\n%s", state, err, failed, c.Logs())
+	}
+	for file, want := range map[string]string{"name": "Podman Wiki", "tricky": trickyValue, "password": secretValue} {
+		out, _, code, err := c.Exec("cat", "/data/out/"+file)
+		if err != nil || code != 0 || out != want {
+			t.Errorf("/data/out/%s = %q (exit %d, %v), want %q", file, out, code, err, want)
+		}
+	}
+	environs, _, _, _ := c.Exec("sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'")
+	journal, _, _, _ := c.Exec("journalctl", "--no-pager", "-o", "verbose")
+	if strings.Contains(environs, secretValue) || strings.Contains(journal, secretValue) {
+		t.Errorf("the secret is in a process environment or the journal")
+	}
+	stop(t, c)
+	if strings.Contains(c.Logs(), secretValue) {
+		t.Errorf("podman logs shows the secret")
 	}
 }

@@ -1,0 +1,348 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appagent/appagent/testing/nspawn"
+	"github.com/appagent/appagent/testing/podman"
+)
+
+// hooksConfig declares the three hooks and one application unit. The configure hook takes
+// two seconds, so an application unit started too early would be seen.
+const hooksConfig = `volume:
+  path: /data
+parameters:
+  - name: APP_GREETING
+    description: what the hooks write
+    default: hello
+units:
+  - app.service
+hooks:
+  configure: /usr/local/bin/hook configure
+  upgrade: /usr/local/bin/hook upgrade
+`
+
+// hookScript appends a line to /data/<hook>.log; the hooks get the parameters too.
+const hookScript = `#!/bin/sh
+echo "$1 running with APP_GREETING=$APP_GREETING"
+sleep 2
+echo "$1 $APP_GREETING" >> /data/$1.log
+echo "$1 done"
+`
+
+const hooksAppUnit = `[Unit]
+Description=test application
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'echo "app started"; test -f /data/configure.log && echo configured > /data/app.out'
+
+[Install]
+WantedBy=multi-user.target
+`
+
+func hookFiles(config string) map[string]string {
+	return map[string]string{
+		"/etc/appagent/appagent.yaml":     config,
+		"/usr/local/bin/hook":             hookScript,
+		"/etc/systemd/system/app.service": hooksAppUnit,
+	}
+}
+
+// lines counts the lines of a file on the volume (0 when it does not exist).
+func lines(t *testing.T, vol, name string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(vol, name))
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(data), "\n")
+}
+
+type execer interface {
+	Exec(args ...string) (stdout, stderr string, code int, err error)
+}
+
+// monotonic returns a unit's timestamp property in microseconds since boot.
+func monotonic(t *testing.T, c execer, unit, prop string) uint64 {
+	t.Helper()
+	out, _, code, err := c.Exec("systemctl", "show", "--value", "-p", prop, unit)
+	if err != nil || code != 0 {
+		t.Fatalf("systemctl show %s %s: %v", prop, unit, err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+	if err != nil {
+		t.Fatalf("%s of %s = %q", prop, unit, out)
+	}
+	return n
+}
+
+// journalTime returns the journal's monotonic time of the first entry whose message is msg.
+func journalTime(t *testing.T, c execer, msg string) uint64 {
+	t.Helper()
+	out, _, _, err := c.Exec("journalctl", "--no-pager", "-o", "json", "-b", "MESSAGE="+msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(l), &e) != nil {
+			continue
+		}
+		if s, ok := e["__MONOTONIC_TIMESTAMP"].(string); ok {
+			n, _ := strconv.ParseUint(s, 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("no journal entry %q", msg)
+	return 0
+}
+
+// checkOrder asserts that app.service started only after the configure hook finished: by the
+// units' own timestamps and by the order of their messages in the journal.
+func checkOrder(t *testing.T, c execer) {
+	t.Helper()
+	hookDone := monotonic(t, c, "appagent-configure.service", "ActiveEnterTimestampMonotonic")
+	appStart := monotonic(t, c, "app.service", "InactiveExitTimestampMonotonic")
+	if hookDone == 0 || appStart < hookDone {
+		t.Errorf("app.service started at %d µs, before the configure hook finished at %d µs", appStart, hookDone)
+	}
+	if done, app := journalTime(t, c, "configure done"), journalTime(t, c, "app started"); app < done {
+		t.Errorf("journal: \"app started\" at %d µs before \"configure done\" at %d µs", app, done)
+	}
+}
+
+func stop(t *testing.T, c interface {
+	Stop(time.Duration) (int, error)
+}) {
+	t.Helper()
+	if code, err := c.Stop(30 * time.Second); err != nil || code != 0 {
+		t.Fatalf("stop: exit %d, %v", code, err)
+	}
+}
+
+func waitRunning(t *testing.T, c interface {
+	execer
+	WaitRunning(time.Duration) (string, error)
+}) {
+	t.Helper()
+	state, err := c.WaitRunning(90 * time.Second)
+	if err != nil || state != "running" {
+		failed, _, _, _ := c.Exec("systemctl", "--failed", "--no-pager")
+		t.Fatalf("state %q, %v; failed units:\n%s", state, err, failed)
+	}
+}
+
+func TestHooksConfigureOnceUpgradeOnceNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{Files: hookFiles(hooksConfig), Setup: enableApp, Prepare: true})
+	waitRunning(t, c)
+	vol := c.Volume()
+	if n := lines(t, vol, "configure.log"); n != 1 {
+		t.Errorf("first start: configure ran %d times, want 1", n)
+	}
+	if n := lines(t, vol, "upgrade.log"); n != 0 {
+		t.Errorf("first start: the upgrade hook ran (%d); configure covers the first start", n)
+	}
+	if got, _ := os.ReadFile(filepath.Join(vol, "configure.log")); string(got) != "configure hello\n" {
+		t.Errorf("the hook did not get the parameter: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "app.out")); err != nil {
+		t.Errorf("app.service did not see the configured volume: %v", err)
+	}
+	checkOrder(t, c)
+	stop(t, c)
+
+	// Second start, same image: no hook runs.
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol})
+	waitRunning(t, c)
+	if n := lines(t, vol, "configure.log"); n != 1 {
+		t.Errorf("second start: configure ran %d times in all, want 1", n)
+	}
+	if got := c.MustExec("systemctl", "show", "--value", "-p", "ConditionResult", "appagent-configure.service"); got != "no" {
+		t.Errorf("second start: configure's condition = %q, want no (skipped)", got)
+	}
+	if n := lines(t, vol, "upgrade.log"); n != 0 {
+		t.Errorf("second start: the upgrade hook ran")
+	}
+	stop(t, c)
+
+	// A rebuilt image (prepare again: a new build id): the upgrade hook runs once.
+	oldID, _ := os.ReadFile(filepath.Join(c.Root(), "usr/share/appagent/build-id"))
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol, Prepare: true})
+	waitRunning(t, c)
+	newID, _ := os.ReadFile(filepath.Join(c.Root(), "usr/share/appagent/build-id"))
+	if len(oldID) == 0 || string(oldID) == string(newID) {
+		t.Fatalf("prepare did not make a new build id (%q -> %q)", oldID, newID)
+	}
+	if n := lines(t, vol, "upgrade.log"); n != 1 {
+		t.Errorf("after a rebuild: the upgrade hook ran %d times, want 1", n)
+	}
+	if n := lines(t, vol, "configure.log"); n != 1 {
+		t.Errorf("after a rebuild: configure ran again")
+	}
+	upDone := monotonic(t, c, "appagent-upgrade.service", "ActiveEnterTimestampMonotonic")
+	if appStart := monotonic(t, c, "app.service", "InactiveExitTimestampMonotonic"); appStart < upDone {
+		t.Errorf("app.service started before the upgrade hook finished")
+	}
+	stop(t, c)
+
+	// The same rebuilt image again: no upgrade.
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol})
+	waitRunning(t, c)
+	if n := lines(t, vol, "upgrade.log"); n != 1 {
+		t.Errorf("second start of the rebuilt image: the upgrade hook ran %d times in all, want 1", n)
+	}
+	stop(t, c)
+}
+
+const failingHooksConfig = `volume:
+  path: /data
+units:
+  - app.service
+hooks:
+  configure:
+    command: /usr/local/bin/configure
+    exit_code: 33
+`
+
+const failingConfigure = `#!/bin/sh
+echo "configure: connecting to the database"
+echo "configure: cannot reach the database at db:5432" >&2
+exit 3
+`
+
+func TestHooksConfigureFailsNspawn(t *testing.T) {
+	nspawn.Require(t)
+	files := hookFiles(failingHooksConfig)
+	files["/usr/local/bin/configure"] = failingConfigure
+	c := nspawn.Boot(t, nspawn.Options{Files: files, Setup: enableApp, Prepare: true})
+	code, err := c.Wait(90 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 33 {
+		t.Errorf("exit code %d, want the declared 33", code)
+	}
+	out := c.Output()
+	for _, want := range []string{
+		"appagent-configure.service (the image's configure hook) failed: exit status 3; the container exits with code 33",
+		"cannot reach the database at db:5432",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the container's output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.Volume(), ".appagent/stamps/configure")); err == nil {
+		t.Errorf("a failed configure left its stamp")
+	}
+	if _, err := os.Stat(filepath.Join(c.Volume(), "app.out")); err == nil {
+		t.Errorf("app.service ran although configure failed")
+	}
+}
+
+const essentialConfig = `volume:
+  path: /data
+units:
+  - name: app.service
+    essential: true
+    exit_code: 42
+`
+
+const failingAppUnit = `[Service]
+ExecStart=/bin/sh -c 'echo "app: config file /etc/app.conf is missing"; exit 4'
+
+[Install]
+WantedBy=multi-user.target
+`
+
+func TestEssentialUnitFailsNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": essentialConfig, "/etc/systemd/system/app.service": failingAppUnit},
+		Setup:   enableApp,
+		Prepare: true,
+	})
+	code, err := c.Wait(90 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 42 {
+		t.Errorf("exit code %d, want the declared 42", code)
+	}
+	out := c.Output()
+	for _, want := range []string{
+		"appagent: app.service failed: exit status 4; the container exits with code 42",
+		"app: config file /etc/app.conf is missing",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the container's output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestHooksConfigureFailsPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: `FROM {{BASE}}
+COPY appagent /usr/bin/appagent
+COPY appagent.yaml /etc/appagent/appagent.yaml
+COPY configure /usr/local/bin/configure
+RUN ["/bin/chmod", "755", "/usr/local/bin/configure"]
+RUN ["/usr/bin/appagent", "prepare"]
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT ["/usr/bin/appagent", "init"]
+`,
+		Files: map[string]string{"appagent.yaml": failingHooksConfig, "configure": failingConfigure},
+	})
+	c := podman.Run(t, img, podman.RunOptions{})
+	code, err := c.Wait(90 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 33 {
+		t.Errorf("exit code %d, want the declared 33", code)
+	}
+	logs := c.Logs()
+	for _, want := range []string{
+		"appagent-configure.service (the image's configure hook) failed: exit status 3; the container exits with code 33",
+		"cannot reach the database at db:5432",
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("podman logs lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
+// The generator's masks are in effect in a booted container.
+func TestMasksNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{Files: map[string]string{"/etc/appagent/appagent.yaml": minimalConfig + "container:\n  mask: [systemd-logind.service]\n  unmask: [keyboard-setup.service]\n  default_target: multi-user.target\n"}, Prepare: true})
+	waitRunning(t, c)
+	// The generator masks in its early directory, which systemctl calls masked-runtime.
+	for _, unit := range []string{"systemd-firstboot.service", "console-getty.service", "systemd-logind.service"} {
+		out, _, _, _ := c.Exec("systemctl", "is-enabled", unit)
+		if got := strings.TrimSpace(out); got != "masked-runtime" {
+			t.Errorf("%s: is-enabled = %q, want masked-runtime", unit, got)
+		}
+	}
+	if out, _, _, _ := c.Exec("systemctl", "is-active", "console-getty.service"); strings.TrimSpace(out) == "active" {
+		t.Errorf("console-getty.service runs although masked")
+	}
+	if got := c.MustExec("systemctl", "get-default"); got != "multi-user.target" {
+		t.Errorf("default target %q, want multi-user.target (container.default_target)", got)
+	}
+	if out, _, _, _ := c.Exec("systemctl", "is-enabled", "keyboard-setup.service"); strings.TrimSpace(out) == "masked" {
+		t.Errorf("keyboard-setup.service is masked although the image unmasked it")
+	}
+}
