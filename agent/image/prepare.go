@@ -43,8 +43,10 @@ func Prepare(o Options) error {
 	}); err != nil {
 		return err
 	}
-	if err := op(o.Out, "check parameter defaults", func() error {
+	// Everything is checked, and every problem reported at once, before the image is changed.
+	if err := op(o.Out, "check parameter defaults and the volume paths", func() error {
 		rep := params.CheckDeclarations(cfg)
+		rep.Merge(upgrade.CheckPaths(o.Root, cfg))
 		for _, w := range rep.Warnings() {
 			fmt.Fprintln(o.Out, w.String())
 		}
@@ -79,7 +81,6 @@ func Prepare(o Options) error {
 	}); err != nil {
 		return err
 	}
-	_ = cfg
 	fmt.Fprintln(o.Out, "prepare: done")
 	return nil
 }

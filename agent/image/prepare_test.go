@@ -1,0 +1,86 @@
+package image
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/exitcode"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Prepare on a directory tree: every build-time step leaves its mark, in order.
+func TestPrepareRoot(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, config.DefaultPath), `
+volume:
+  paths: [/etc/app, {path: /var/lib/missing, optional: true}]
+parameters:
+  - {name: APP_PORT, description: port, type: port, default: "8080"}
+units: [app.service]
+`)
+	writeFile(t, filepath.Join(root, "etc/app/app.conf"), "listen 8080\n")
+	var out bytes.Buffer
+	if err := Prepare(Options{Root: root, Out: &out}); err != nil {
+		t.Fatalf("Prepare: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"[started]  validate", "[finished] install appagent's units", "prepare: done"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if target, err := os.Readlink(filepath.Join(root, SystemUnitDir, "multi-user.target.wants/appagent.service")); err != nil || target != "../appagent.service" {
+		t.Errorf("appagent.service not enabled: %q %v", target, err)
+	}
+	if target, err := os.Readlink(filepath.Join(root, "etc/app")); err != nil || target != "/data/etc/app" {
+		t.Errorf("/etc/app is not a symlink to the volume: %q %v", target, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, config.DefaultTemplate, "etc/app/app.conf")); err != nil || string(b) != "listen 8080\n" {
+		t.Errorf("template lacks /etc/app/app.conf: %q %v", b, err)
+	}
+	for _, p := range []string{"/usr/share/appagent/build-id", "/usr/share/appagent/fs-manifest",
+		"/usr/lib/systemd/system-generators/appagent-generator"} {
+		if _, err := os.Lstat(filepath.Join(root, p)); err != nil {
+			t.Errorf("%s missing after prepare: %v", p, err)
+		}
+	}
+}
+
+// A broken declaration or a default that fails its own check stops prepare with exit code 3
+// before anything in the image is changed.
+func TestPrepareInvalidChangesNothing(t *testing.T) {
+	for name, decl := range map[string]string{
+		"relative path":   "volume:\n  paths: [/etc/app, etc/x]\n",
+		"invalid default": "volume:\n  paths: [/etc/app]\nparameters:\n  - {name: P, description: p, type: port, default: \"99999\"}\n",
+		"missing path":    "volume:\n  paths: [/etc/app, /etc/nothing-here]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, config.DefaultPath), decl)
+			writeFile(t, filepath.Join(root, "etc/app/app.conf"), "x")
+			var out bytes.Buffer
+			err := Prepare(Options{Root: root, Out: &out})
+			if exitcode.Of(err) != exitcode.Config {
+				t.Fatalf("exit code %d (%v), want %d\n%s", exitcode.Of(err), err, exitcode.Config, out.String())
+			}
+			if fi, err := os.Lstat(filepath.Join(root, "etc/app")); err != nil || !fi.IsDir() {
+				t.Errorf("/etc/app was changed by a failed prepare")
+			}
+			if _, err := os.Lstat(filepath.Join(root, SystemUnitDir)); err == nil {
+				t.Errorf("units were installed by a failed prepare")
+			}
+		})
+	}
+}
