@@ -1,0 +1,53 @@
+package exitcode
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/exit-codes.md from the table")
+
+// docPath is the generated documentation of the table.
+var docPath = filepath.Join("..", "..", "docs", "exit-codes.md")
+
+// ExitCodesDoc is docs/exit-codes.md: prose around Markdown().
+func exitCodesDoc() string {
+	return `# Exit codes
+
+<!-- Generated from agent/exitcode (Table) by: go test ./agent/exitcode -update
+     Do not edit by hand; TestExitCodesDocIsCurrent fails when this file is stale. -->
+
+One table for every appagent command and for the container itself. A code is never reused
+for another meaning: probes, orchestrators and scripts depend on them.
+
+- ` + "`appagent init`" + ` (the container's entrypoint) exits with 3, 10-14 or 18 before systemd
+  starts; the message on the container's stdout (` + "`podman logs`" + `) says what and how to fix it.
+- Once systemd runs, a failed hook or essential unit makes the container exit with 15, 16 or 17
+  (or the code the image declares for that hook or unit: ` + "`exit_code`" + ` in appagent.yaml),
+  through systemd's ` + "`FailureAction=exit`" + ` and ` + "`FailureActionExitStatus=`" + `. One line
+  on the container's stdout names the unit, how it failed and the code, followed by its last
+  log lines (see docs/parameters.md, "When a hook or essential unit fails").
+- ` + "`appagent status`" + ` exits with 0 or 20-23 so that it can serve as a HEALTHCHECK or a
+  Kubernetes probe.
+
+` + Markdown()
+}
+
+func TestExitCodesDocIsCurrent(t *testing.T) {
+	want := exitCodesDoc()
+	if *update {
+		if err := os.WriteFile(docPath, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatalf("%v (run: go test ./agent/exitcode -update)", err)
+	}
+	if string(got) != want {
+		t.Errorf("%s is stale; run: go test ./agent/exitcode -update", docPath)
+	}
+}
