@@ -82,6 +82,8 @@ func Init(o Options) error {
 	if err := params.Commit(cfg.Volume.Path, set); err != nil {
 		return exitcode.With(exitcode.Failure, err)
 	}
+	// identity: (optional) make the FQDN parameter the container's name where the runtime lets us.
+	params.ApplyIdentity(cfg, set, params.IdentityOptions{Out: o.Out})
 	init := cfg.Container.Init
 	// Last step before the exec: the keeper holds the container's stdout/stderr (and the files
 	// in hold, such as the volume lock) for the container's life; systemd closes inherited fds.
