@@ -254,3 +254,50 @@ ENTRYPOINT ["/usr/bin/appagent", "init"]
 		t.Errorf("podman logs shows the secret")
 	}
 }
+
+const identityConfig = `volume:
+  path: /data
+parameters:
+  - name: APP_FQDN
+    description: the name people reach the application by
+    type: fqdn
+    required: true
+identity: APP_FQDN
+`
+
+// The identity parameter resolves inside the container (nspawn allows sethostname too).
+func TestIdentityNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": identityConfig},
+		Prepare: true,
+		Env:     []string{"APP_FQDN=wiki.example.test"},
+	})
+	waitRunning(t, c)
+	if got := c.MustExec("getent", "hosts", "wiki.example.test"); !strings.Contains(got, "wiki.example.test wiki") {
+		t.Errorf("getent hosts wiki.example.test = %q", got)
+	}
+	if got := c.MustExec("hostname"); got != "wiki.example.test" {
+		t.Errorf("hostname = %q\n%s", got, c.Output())
+	}
+}
+
+// podman forbids sethostname without CAP_SYS_ADMIN: the name still resolves, and podman logs
+// says which flag sets the hostname.
+func TestIdentityPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: bootContainerfile,
+		Files:         map[string]string{"appagent.yaml": identityConfig},
+	})
+	c := podman.Run(t, img, podman.RunOptions{Env: []string{"APP_FQDN=wiki.example.test"}})
+	waitRunning(t, c)
+	out, _, _, _ := c.Exec("getent", "hosts", "wiki.example.test")
+	if !strings.Contains(out, "wiki.example.test wiki") {
+		t.Errorf("getent hosts wiki.example.test = %q", out)
+	}
+	host, _, _, _ := c.Exec("hostname")
+	if strings.TrimSpace(host) != "wiki.example.test" && !strings.Contains(c.Logs(), "--hostname wiki.example.test") {
+		t.Errorf("hostname is %q and podman logs does not say how to set it:\n%s", host, c.Logs())
+	}
+}

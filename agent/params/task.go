@@ -50,6 +50,9 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	if err := WriteRuntime(dir, set); err != nil {
 		return nil, err
 	}
+	// systemd sets the hostname from /etc/hostname when it starts, after `appagent init` set
+	// it from the identity parameter (seen with nspawn); set it again, before READY=1.
+	ApplyIdentity(cfg, set, IdentityOptions{Out: log.StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Info})})
 	for _, v := range set.Values {
 		log.Debug("parameter", "param", v.Name, "source", string(v.Source), "secret", v.Secret)
 	}
