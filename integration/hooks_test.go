@@ -346,3 +346,69 @@ func TestMasksNspawn(t *testing.T) {
 		t.Errorf("keyboard-setup.service is masked although the image unmasked it")
 	}
 }
+
+const onChangeConfig = `volume:
+  path: /data
+parameters:
+  - name: APP_RELAY
+    description: the mail relay
+    on_change: reconfigure
+  - name: APP_TITLE
+    description: the title
+  - name: APP_DB
+    description: the database kind
+    on_change: refuse
+units:
+  - app.service
+hooks:
+  configure: /usr/local/bin/hook configure
+  reconfigure: /bin/sh -c 'echo "reconfigure changed=$APPAGENT_CHANGED relay=$APP_RELAY title=$APP_TITLE" >> /data/reconfigure.log'
+`
+
+func TestOnChangeNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{Files: hookFiles(onChangeConfig), Setup: enableApp, Prepare: true,
+		Env: []string{"APP_RELAY=mail1", "APP_TITLE=First", "APP_DB=mysql"}})
+	waitRunning(t, c)
+	vol := c.Volume()
+	if n := lines(t, vol, "reconfigure.log"); n != 0 {
+		t.Errorf("first start: reconfigure ran")
+	}
+	stop(t, c)
+
+	// A changed relay runs the reconfigure hook with the new value; a changed title is
+	// ignored with a warning; the same database is no change.
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol,
+		Env: []string{"APP_RELAY=mail2", "APP_TITLE=Second", "APP_DB=mysql"}})
+	waitRunning(t, c)
+	got, _ := os.ReadFile(filepath.Join(vol, "reconfigure.log"))
+	if string(got) != "reconfigure changed=APP_RELAY relay=mail2 title=First\n" {
+		t.Errorf("reconfigure.log = %q", got)
+	}
+	if !strings.Contains(c.Output(), "APP_TITLE (the title) was given another value") {
+		t.Errorf("no warning about the ignored APP_TITLE:\n%s", c.Output())
+	}
+	if _, err := os.Stat(filepath.Join(vol, ".appagent/stamps/reconfigure-pending")); err == nil {
+		t.Errorf("reconfigure-pending left after the hook succeeded")
+	}
+	stop(t, c)
+
+	// The same values again: no second reconfigure.
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol,
+		Env: []string{"APP_RELAY=mail2", "APP_DB=mysql"}})
+	waitRunning(t, c)
+	if n := lines(t, vol, "reconfigure.log"); n != 1 {
+		t.Errorf("reconfigure ran %d times in all, want 1", n)
+	}
+	stop(t, c)
+
+	// A refused change stops the start with its own code.
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol, Env: []string{"APP_DB=postgres"}})
+	code, err := c.Wait(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 18 || !strings.Contains(c.Output(), "APP_DB (the database kind) was given another value") {
+		t.Errorf("exit %d, output:\n%s", code, c.Output())
+	}
+}
