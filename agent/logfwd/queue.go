@@ -13,6 +13,9 @@ type queue struct {
 	bytes  int
 	limit  int
 	closed bool
+	// waiters count goroutines in cond.Wait, so push only wakes when someone sleeps: a
+	// broadcast per entry would cost more than the entry.
+	waiters int
 }
 
 // item is one entry's output (possibly empty when filtered out) and its cursor.
@@ -31,12 +34,17 @@ func newQueue(limit int) *queue {
 func (q *queue) push(it item) {
 	q.mu.Lock()
 	for !q.closed && len(q.items) > 0 && (q.bytes+len(it.data) > q.limit || len(q.items) >= 4096) {
+		q.waiters++
 		q.cond.Wait()
+		q.waiters--
 	}
 	q.items = append(q.items, it)
 	q.bytes += len(it.data)
+	wake := q.waiters > 0
 	q.mu.Unlock()
-	q.cond.Broadcast()
+	if wake {
+		q.cond.Broadcast()
+	}
 }
 
 // close wakes the writer: it gets what is queued and then ok=false.
@@ -52,7 +60,9 @@ func (q *queue) close() {
 func (q *queue) popAll(dst []item) ([]item, bool) {
 	q.mu.Lock()
 	for len(q.items) == 0 && !q.closed {
+		q.waiters++
 		q.cond.Wait()
+		q.waiters--
 	}
 	if len(q.items) == 0 {
 		q.mu.Unlock()
@@ -62,7 +72,10 @@ func (q *queue) popAll(dst []item) ([]item, bool) {
 	clear(q.items)
 	q.items = q.items[:0]
 	q.bytes = 0
+	wake := q.waiters > 0
 	q.mu.Unlock()
-	q.cond.Broadcast()
+	if wake {
+		q.cond.Broadcast()
+	}
 	return dst, true
 }

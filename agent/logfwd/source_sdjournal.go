@@ -4,7 +4,6 @@ package logfwd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -25,7 +24,8 @@ func init() {
 // sd_journal handle must only ever be used by one thread, so one goroutine locked to its OS
 // thread owns it from open to close and hands entries over a small channel.
 type sdSource struct {
-	ch   chan entryOrErr
+	ch   chan sdBatch
+	buf  []Entry
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
@@ -36,7 +36,7 @@ type sdSource struct {
 // OpenSDJournal opens the local journal (or o.Directory) and starts reading at the place o
 // says. It fails when libsystemd cannot be loaded.
 func OpenSDJournal(o SourceOptions) (Source, error) {
-	s := &sdSource{ch: make(chan entryOrErr, 128), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &sdSource{ch: make(chan sdBatch, 4), stop: make(chan struct{}), done: make(chan struct{})}
 	opened := make(chan error, 1)
 	go s.run(o, opened)
 	if err := <-opened; err != nil {
@@ -45,8 +45,22 @@ func OpenSDJournal(o SourceOptions) (Source, error) {
 	return s, nil
 }
 
-// sdFields are read per entry besides cursor and time.
-var sdFields = fieldsWanted
+// sdBatch carries up to sdBatchMax entries (one channel operation per batch, not per entry)
+// or the error that ended reading.
+type sdBatch struct {
+	entries []Entry
+	err     error
+}
+
+// sdBatchMax bounds a batch; with 4 batches in the channel, at most 4*64 entries (of at most
+// MaxMessage each) wait between the journal and the queue.
+const sdBatchMax = 64
+
+// sdPoll is how long the reader waits for journald's change notification before it looks at
+// the journal anyway. journald announces appends (inotify) at most every 250 ms while busy,
+// but the entries are in the shared mapping at once: looking every 25 ms keeps the latency
+// low for a few cheap wake-ups a second.
+const sdPoll = 25 * time.Millisecond
 
 func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 	runtime.LockOSThread()
@@ -76,7 +90,7 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 	}
 	opened <- nil
 
-	send := func(r entryOrErr) bool {
+	send := func(r sdBatch) bool {
 		select {
 		case s.ch <- r:
 			return true
@@ -84,11 +98,14 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 			return false
 		}
 	}
+	var batch []Entry
 	if pending {
 		e, err := sdRead(j)
-		if !send(entryOrErr{e: e, err: err}) || err != nil {
+		if err != nil {
+			send(sdBatch{err: err})
 			return
 		}
+		batch = append(batch, e)
 	}
 	for {
 		select {
@@ -98,20 +115,30 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 		}
 		n, err := j.Next()
 		if err != nil {
-			send(entryOrErr{err: fmt.Errorf("sd_journal_next: %w", err)})
+			send(sdBatch{entries: batch, err: fmt.Errorf("sd_journal_next: %w", err)})
 			return
 		}
-		if n == 0 {
-			// At the end: wait for journald to append (inotify), waking up regularly to
-			// notice Close.
-			if r := j.Wait(250 * time.Millisecond); r < 0 {
-				send(entryOrErr{err: fmt.Errorf("sd_journal_wait: %w", syscall.Errno(-r))})
+		if n > 0 {
+			e, err := sdRead(j)
+			if err != nil {
+				send(sdBatch{entries: batch, err: err})
 				return
 			}
+			batch = append(batch, e)
+			if len(batch) < sdBatchMax {
+				continue
+			}
+		}
+		if len(batch) > 0 {
+			if !send(sdBatch{entries: batch}) {
+				return
+			}
+			batch = make([]Entry, 0, sdBatchMax)
 			continue
 		}
-		e, err := sdRead(j)
-		if !send(entryOrErr{e: e, err: err}) || err != nil {
+		// At the end: wait for journald to append, or look again after sdPoll.
+		if r := j.Wait(sdPoll); r < 0 {
+			send(sdBatch{err: fmt.Errorf("sd_journal_wait: %w", syscall.Errno(-r))})
 			return
 		}
 	}
@@ -171,37 +198,45 @@ func sdRead(j *sdjournal.Journal) (Entry, error) {
 		return Entry{}, fmt.Errorf("sd_journal_get_realtime_usec: %w", err)
 	}
 	b.e.Time = time.UnixMicro(int64(us)).UTC()
-	for _, f := range sdFields {
+	get := func(f string) {
 		d, err := j.GetDataBytes(f)
 		if err != nil {
-			if errors.Is(err, syscall.ENOENT) {
-				continue
-			}
-			// A corrupt or truncated field (E2BIG, EBADMSG) is skipped, not fatal.
-			continue
+			// ENOENT: no such field; a corrupt or cut field (E2BIG, EBADMSG) is skipped.
+			return
 		}
 		if len(d) > len(f) && d[len(f)] == '=' {
 			b.set(f, d[len(f)+1:])
 		}
 	}
+	for _, f := range []string{"MESSAGE", "PRIORITY", "_SYSTEMD_UNIT", "SYSLOG_IDENTIFIER", "_PID"} {
+		get(f)
+	}
+	if b.e.Identifier == "" {
+		get("_COMM")
+	}
+	if b.e.PID == 1 || b.systemdUnit == "init.scope" || b.systemdUnit == "" {
+		get("UNIT") // systemd's messages about a unit
+	}
 	return b.build(), nil
 }
 
 func (s *sdSource) Next(ctx context.Context) (Entry, error) {
-	if s.err != nil {
-		return Entry{}, s.err
-	}
-	select {
-	case r := <-s.ch:
-		if r.err != nil {
-			s.err = r.err
-			return Entry{}, r.err
+	for len(s.buf) == 0 {
+		if s.err != nil {
+			return Entry{}, s.err
 		}
-		s.last = r.e.Cursor
-		return r.e, nil
-	case <-ctx.Done():
-		return Entry{}, ctx.Err()
+		select {
+		case r := <-s.ch:
+			s.buf, s.err = r.entries, r.err
+		case <-ctx.Done():
+			return Entry{}, ctx.Err()
+		}
 	}
+	e := s.buf[0]
+	s.buf[0] = Entry{}
+	s.buf = s.buf[1:]
+	s.last = e.Cursor
+	return e, nil
 }
 
 func (s *sdSource) Cursor() string { return s.last }
