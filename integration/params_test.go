@@ -301,3 +301,26 @@ func TestIdentityPodman(t *testing.T) {
 		t.Errorf("hostname is %q and podman logs does not say how to set it:\n%s", host, c.Logs())
 	}
 }
+
+// A secret given by an environment variable reaches the unit, and after `appagent init` stored
+// it, no process in the container carries it in its environment (systemd, the keeper, units).
+func TestParamsSecretByEnvNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": paramsConfig, "/etc/systemd/system/app.service": appUnit},
+		Setup:   enableApp,
+		Prepare: true,
+		Env:     []string{"WIKI_NAME=x", "WIKI_ADMIN_PASSWORD=" + secretValue},
+	})
+	waitRunning(t, c)
+	if got, _ := os.ReadFile(filepath.Join(c.Volume(), "out", "password")); string(got) != secretValue {
+		t.Errorf("the unit got %q", got)
+	}
+	environs := c.MustExec("sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'")
+	if strings.Contains(environs, secretValue) {
+		t.Errorf("a process environment in the container holds the secret")
+	}
+	if !strings.Contains(environs, "WIKI_NAME=x") {
+		t.Errorf("no environment holds WIKI_NAME; the check above may be blind")
+	}
+}

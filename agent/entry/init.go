@@ -84,6 +84,8 @@ func Init(o Options) error {
 	}
 	// identity: (optional) make the FQDN parameter the container's name where the runtime lets us.
 	params.ApplyIdentity(cfg, set, params.IdentityOptions{Out: o.Out})
+	// Secrets given by env are stored now; keep them out of the keeper's and systemd's environ.
+	params.UnsetSecretEnv(cfg)
 	init := cfg.Container.Init
 	// Last step before the exec: the keeper holds the container's stdout/stderr (and the files
 	// in hold, such as the volume lock) for the container's life; systemd closes inherited fds.

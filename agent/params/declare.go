@@ -2,6 +2,7 @@ package params
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
@@ -57,4 +58,16 @@ func Commit(volume string, set *Set) error {
 		return err
 	}
 	return MarkReconfigure(volume, set.Changed)
+}
+
+// UnsetSecretEnv removes the secret parameters' environment variables from this process once
+// their values are stored on the volume, so that the processes `appagent init` starts (the
+// log keeper) and execs (systemd, whose /proc/1/environ every root process can read) never
+// carry them. The agent finds the values on the volume instead.
+func UnsetSecretEnv(cfg *config.Config) {
+	for _, p := range cfg.Parameters {
+		if p.Secret {
+			_ = os.Unsetenv(p.Name)
+		}
+	}
 }

@@ -259,3 +259,15 @@ func TestReadValueFile(t *testing.T) {
 		t.Errorf("directory: %v", err)
 	}
 }
+
+func TestUnsetSecretEnv(t *testing.T) {
+	t.Setenv("WIKI_ADMIN_PASSWORD", "pw")
+	t.Setenv("WIKI_NAME", "name")
+	UnsetSecretEnv(testConfig())
+	if _, ok := os.LookupEnv("WIKI_ADMIN_PASSWORD"); ok {
+		t.Error("the secret is still in the environment")
+	}
+	if os.Getenv("WIKI_NAME") != "name" {
+		t.Error("a non-secret was removed")
+	}
+}
