@@ -272,8 +272,6 @@ func decide(st *Status) (State, string) {
 	switch st.SystemState {
 	case "":
 		return Unknown, "cannot reach systemd: " + st.Error
-	case "stopping":
-		return Stopping, "systemd is stopping the container"
 	case "maintenance", "offline":
 		return Failed, "systemd is in " + st.SystemState + " mode"
 	}
@@ -309,6 +307,11 @@ func decide(st *Status) (State, string) {
 				waiting = append(waiting, u.Name+" (not started yet)")
 			}
 		}
+	}
+	// An essential failure makes systemd stop the container: the failure above is the
+	// reason; a plain stop is said as such.
+	if st.SystemState == "stopping" {
+		return Stopping, "systemd is stopping the container"
 	}
 	for _, h := range st.Hooks {
 		if h.State == "running" {
