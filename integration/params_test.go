@@ -199,8 +199,18 @@ func TestParamsMissingPodman(t *testing.T) {
 	if code != int(exitcode.Params) {
 		t.Errorf("exit code %d, want %d", code, exitcode.Params)
 	}
-	if logs := c.Logs(); !strings.Contains(logs, "WIKI_ADMIN_PASSWORD (password of the wiki's admin account) is required and not set") {
-		t.Errorf("podman logs lacks the reason:\n%s", logs)
+	if logs := c.Logs(); !strings.Contains(logs, "WIKI_ADMIN_PASSWORD (password of the wiki's admin account) is required and not set") ||
+		!strings.Contains(logs, "--help-params") {
+		t.Errorf("podman logs lacks the reason or the hint:\n%s", logs)
+	}
+
+	// The hint works: the arguments after the image go to appagent init.
+	h := podman.Run(t, img, podman.RunOptions{Cmd: []string{"--help-params"}})
+	if code, err := h.Wait(60 * time.Second); err != nil || code != 0 {
+		t.Fatalf("--help-params: exit %d, %v\n%s", code, err, h.Logs())
+	}
+	if logs := h.Logs(); !strings.Contains(logs, "WIKI_ADMIN_PASSWORD") || !strings.Contains(logs, "required, secret") {
+		t.Errorf("--help-params output:\n%s", logs)
 	}
 }
 

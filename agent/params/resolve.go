@@ -156,7 +156,7 @@ func Resolve(cfg *config.Config, in Inputs) (*Set, error) {
 		if refused > 0 && refused == len(rep.Problems) {
 			code = exitcode.ParamChanged
 		}
-		return nil, exitcode.With(code, fmt.Errorf("parameters: %w", err))
+		return nil, exitcode.With(code, fmt.Errorf("parameters: %w\n(the image's parameters: podman run --rm IMAGE --help-params; docs/parameters.md)", err))
 	}
 	return set, nil
 }

@@ -7,10 +7,12 @@ import (
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/entry"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/params"
 )
 
 func cmdInit() *command {
 	var o entry.Options
+	var helpParams bool
 	return &command{
 		name:    "init",
 		summary: "the container's entrypoint: check, set up the volume, exec systemd",
@@ -28,9 +30,17 @@ log forwarding, and then execs systemd so that systemd is PID 1.`,
 			fs.StringVar(&o.Config, "config", config.DefaultPath, "the image's declaration")
 			fs.BoolVar(&o.Plan, "plan", false, "print what populating or upgrading the volume would do, change nothing, exit")
 			fs.BoolVar(&o.PlanJSON, "json", false, "with --plan: print the plan as JSON")
+			fs.BoolVar(&helpParams, "help-params", false, "list the image's parameters and exit (podman run --rm IMAGE --help-params)")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
 			o.Out = env.stdout
+			if helpParams {
+				cfg, err := config.Load(o.Config)
+				if err != nil {
+					return exitcode.With(exitcode.Config, err)
+				}
+				return params.Describe(env.stdout, cfg)
+			}
 			return entry.Init(o)
 		},
 	}
