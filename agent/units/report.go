@@ -56,6 +56,9 @@ func (f Failure) why() string {
 	switch f.Code {
 	case "exited":
 		what = "exit status " + f.Status
+		if n, ok := systemdExit[f.Status]; ok {
+			what += " (" + n + ")"
+		}
 	case "killed":
 		what = "killed by signal " + f.Status
 	case "dumped":
@@ -184,4 +187,20 @@ func lastLines(ctx context.Context, unit, invocation string, n int) []string {
 		}
 	}
 	return lines
+}
+
+// systemdExit names the exit statuses systemd itself uses when it cannot start a unit's
+// process (systemd.exec(5), "Process Exit Codes"), with the likely cause in a container.
+var systemdExit = map[string]string{
+	"200": "CHDIR: the unit's WorkingDirectory= is missing",
+	"203": "EXEC: the command could not be run; check its path and that it is executable",
+	"209": "STDOUT: the unit's StandardOutput= could not be set up",
+	"210": "CHROOT: the unit's RootDirectory= could not be entered",
+	"216": "GROUP: the unit's Group= does not exist",
+	"217": "USER: the unit's User= does not exist",
+	"218": "CAPABILITIES: the container lacks a capability the unit asks for",
+	"226": "NAMESPACE: the unit's sandboxing needs privileges the container lacks",
+	"233": "RUNTIME_DIRECTORY: the unit's RuntimeDirectory= could not be created",
+	"238": "STATE_DIRECTORY: the unit's StateDirectory= could not be created",
+	"243": "CREDENTIALS: a credential file is missing; did appagent.service start and write /run/appagent?",
 }

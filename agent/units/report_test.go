@@ -24,7 +24,9 @@ func TestFailureLine(t *testing.T) {
 		{Failure{Unit: "web.service", Result: "resources", ExitCode: 17},
 			"appagent: web.service failed: resources; the container exits with code 17"},
 		{Failure{Unit: "web.service", Result: "exit-code", Code: "exited", Status: "243", ExitCode: 17},
-			"appagent: web.service failed: exit status 243; the container exits with code 17"},
+			"appagent: web.service failed: exit status 243 (CREDENTIALS: a credential file is missing; did appagent.service start and write /run/appagent?); the container exits with code 17"},
+		{Failure{Unit: "web.service", Result: "exit-code", Code: "exited", Status: "203", ExitCode: 17},
+			"appagent: web.service failed: exit status 203 (EXEC: the command could not be run; check its path and that it is executable); the container exits with code 17"},
 	} {
 		if got := tt.f.Line(); got != tt.want {
 			t.Errorf("Line() =\n %s\nwant\n %s", got, tt.want)
