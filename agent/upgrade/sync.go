@@ -227,6 +227,7 @@ func Sync(o Options) (*Plan, error) {
 	}
 	switch p.Kind {
 	case KindUpToDate:
+		fmt.Fprintf(o.Out, "appagent: volume %s is up to date (build %s, format %d)\n", o.Volume, im.buildID, im.format)
 		return p, nil
 	case KindPopulate:
 		return p, doPopulate(v, im, st, p, &o)
