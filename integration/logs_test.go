@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -330,4 +331,50 @@ func tailLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestLogsNspawnJournalctlSource: a binary built without cgo reads the journal through
+// `journalctl -o export`; the same lines arrive, exactly once, through an agent restart.
+func TestLogsNspawnJournalctlSource(t *testing.T) {
+	nspawn.Require(t)
+	mod, err := nspawn.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	static := filepath.Join(t.TempDir(), "appagent")
+	build := exec.Command("go", "build", "-o", static, "./cmd/appagent")
+	build.Dir = mod
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build (CGO_ENABLED=0): %v\n%s", err, out)
+	}
+	c := nspawn.Boot(t, nspawn.Options{
+		Files: map[string]string{
+			"/etc/appagent/appagent.yaml":       logsConfig,
+			"/etc/systemd/system/lines.service": linesUnit,
+		},
+		Setup: func(t testing.TB, root string) {
+			enableUnit(t, root, "lines.service")
+			data, err := os.ReadFile(static)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, "usr/bin/appagent"), data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Prepare: true,
+		Console: "pipe",
+	})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatalf("systemd did not come up: %v", err)
+	}
+	if v := c.MustExec("/usr/bin/appagent", "version"); !strings.Contains(v, "journal: journalctl") {
+		t.Fatalf("not the journalctl build: %s", v)
+	}
+	waitLines(t, c.Output, "boot-line", 500, 30*time.Second)
+	run(t, c, "jctlburst", `seq 1 20000 | sed "s/^/jctl-line /"`)
+	time.Sleep(100 * time.Millisecond)
+	c.MustExec("systemctl", "restart", "appagent.service")
+	waitLines(t, c.Output, "jctl-line", 20000, 60*time.Second)
 }
