@@ -1,0 +1,345 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appagent/appagent/agent/health"
+	"github.com/appagent/appagent/testing/nspawn"
+	"github.com/appagent/appagent/testing/podman"
+)
+
+// statusConfig: an essential unit, a non-essential one, and a configure hook that waits for
+// the test to open a gate, so "starting" can be observed for as long as the test needs.
+const statusConfig = `volume:
+  path: /data
+units:
+  - name: app.service
+    essential: true
+  - side.service
+hooks:
+  configure: /usr/local/bin/gate
+`
+
+const gateScript = `#!/bin/sh
+i=0
+while [ ! -e /run/gate ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
+echo "gate open"
+`
+
+const sleeperUnit = `[Unit]
+Description=%s
+
+[Service]
+ExecStart=/bin/sleep infinity
+
+[Install]
+WantedBy=multi-user.target
+`
+
+// recorderUnit runs `appagent status` while systemd stops the container (it is stopped
+// before app.service and the agent), so the state during an essential failure's shutdown is
+// seen even though the container is gone right after.
+const recorderUnit = `[Unit]
+Description=record appagent status at shutdown
+After=app.service appagent.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+ExecStop=/bin/sh -c '/usr/bin/appagent status --json > /data/status-at-stop.json; echo $? > /data/status-at-stop.code'
+
+[Install]
+WantedBy=multi-user.target
+`
+
+// enableUnits enables units of /etc/systemd/system the way `systemctl enable` would.
+func enableUnits(names ...string) func(t testing.TB, root string) {
+	return func(t testing.TB, root string) {
+		t.Helper()
+		wants := filepath.Join(root, "etc/systemd/system/multi-user.target.wants")
+		if err := os.MkdirAll(wants, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			if err := os.Symlink("/etc/systemd/system/"+n, filepath.Join(wants, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+var statusSetup = enableUnits("app.service", "side.service", "recorder.service")
+
+func statusFiles() map[string]string {
+	return map[string]string{
+		"/etc/appagent/appagent.yaml":          statusConfig,
+		"/usr/local/bin/gate":                  gateScript,
+		"/etc/systemd/system/app.service":      strings.Replace(sleeperUnit, "%s", "essential test app", 1),
+		"/etc/systemd/system/side.service":     strings.Replace(sleeperUnit, "%s", "non-essential test app", 1),
+		"/etc/systemd/system/recorder.service": recorderUnit,
+	}
+}
+
+// documentedKeys are the JSON keys docs/status.md documents, per object.
+var documentedKeys = map[string][]string{
+	"status":    {"schema", "state", "reason", "exit_code", "checked_at", "system_state", "failed_units", "units", "hooks", "volume", "parameters"},
+	"unit":      {"name", "essential", "load_state", "active_state", "sub_state", "since", "restarts", "result", "exit_status"},
+	"hook":      {"name", "unit", "state", "since", "exit_status"},
+	"volume":    {"path", "format", "image_format", "build_id", "image_build_id", "review", "review_known"},
+	"parameter": {"name", "source", "set", "secret"},
+}
+
+// checkShape validates a status document against its documented shape: the documented keys
+// are all there (optional ones aside), no undocumented key appears, and it decodes strictly.
+func checkShape(t *testing.T, data []byte) *health.Status {
+	t.Helper()
+	optional := map[string]bool{"error": true, "problem": true, "value": true}
+	check := func(what string, obj map[string]any) {
+		want := map[string]bool{}
+		for _, k := range documentedKeys[what] {
+			want[k] = true
+			if _, ok := obj[k]; !ok {
+				t.Errorf("%s: documented key %q missing", what, k)
+			}
+		}
+		for k := range obj {
+			if !want[k] && !optional[k] {
+				t.Errorf("%s: undocumented key %q", what, k)
+			}
+		}
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("status --json is not JSON: %v\n%s", err, data)
+	}
+	check("status", raw)
+	for _, u := range raw["units"].([]any) {
+		check("unit", u.(map[string]any))
+	}
+	for _, h := range raw["hooks"].([]any) {
+		check("hook", h.(map[string]any))
+	}
+	check("volume", raw["volume"].(map[string]any))
+	if ps, ok := raw["parameters"].([]any); ok {
+		for _, p := range ps {
+			check("parameter", p.(map[string]any))
+		}
+	}
+	var st health.Status
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		t.Fatalf("status --json does not decode strictly: %v", err)
+	}
+	if st.Schema != health.SchemaVersion || st.ExitCode != int(st.State.Code()) {
+		t.Errorf("schema %d exit_code %d for state %s", st.Schema, st.ExitCode, st.State)
+	}
+	return &st
+}
+
+func statusJSON(t *testing.T, c execer, args ...string) (*health.Status, int) {
+	t.Helper()
+	out, errs, code, err := c.Exec(append([]string{"/usr/bin/appagent", "status", "--json"}, args...)...)
+	if err != nil {
+		t.Fatalf("appagent status: %v\n%s", err, errs)
+	}
+	return checkShape(t, []byte(out)), code
+}
+
+func unitOf(st *health.Status, name string) health.Unit {
+	for _, u := range st.Units {
+		if u.Name == name {
+			return u
+		}
+	}
+	return health.Unit{}
+}
+
+func TestStatusStatesNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{Files: statusFiles(), Setup: statusSetup, Prepare: true})
+
+	// starting: the configure hook waits for the gate. Before systemd answers, status says
+	// unknown (23); from then on starting (20), until the hook runs and is named.
+	var st *health.Status
+	var code int
+	seen := map[int]bool{}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, code = statusJSON(t, c)
+		seen[code] = true
+		if code != 23 && code != 20 {
+			t.Fatalf("while starting: state %s (exit %d, %s), want unknown (23) or starting (20)", st.State, code, st.Reason)
+		}
+		if strings.Contains(st.Reason, "configure hook is running") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code != 20 || st.State != health.Starting {
+		t.Fatalf("with the configure hook waiting: state %s (exit %d, %s), want starting (20) naming the hook", st.State, code, st.Reason)
+	}
+	if h := st.Hooks; len(h) != 1 || h[0].State != "running" {
+		t.Errorf("hooks while the configure hook waits: %+v", h)
+	}
+	t.Logf("exit codes seen while starting: %v; last: %s", seen, st.Reason)
+
+	// ready: open the gate; --wait returns when the hook is done and the units are up.
+	c.MustExec("touch", "/run/gate")
+	st, code = statusJSON(t, c, "--wait=60s")
+	if code != 0 || st.State != health.Ready {
+		t.Fatalf("after the hook: state %s (exit %d, %s), want ready (0)", st.State, code, st.Reason)
+	}
+	if u := unitOf(st, "app.service"); u.ActiveState != "active" || !u.Essential || u.Since == nil {
+		t.Errorf("app.service: %+v", u)
+	}
+	if len(st.Hooks) != 1 || st.Hooks[0].State != "done" {
+		t.Errorf("hooks: %+v, want configure done", st.Hooks)
+	}
+	if st.Volume.ImageBuildID == "" {
+		t.Errorf("the image's build id is unknown: %+v", st.Volume)
+	}
+	table, _, code, _ := c.Exec("/usr/bin/appagent", "status")
+	if code != 0 || !strings.Contains(table, "STATE    ready") || !strings.Contains(table, "app.service *") {
+		t.Errorf("table (exit %d):\n%s", code, table)
+	}
+
+	// degraded: the non-essential unit dies.
+	c.MustExec("systemctl", "kill", "--signal=SIGKILL", "side.service")
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		st, code = statusJSON(t, c)
+		if code != 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code != 21 || st.State != health.Degraded || !strings.Contains(st.Reason, "side.service") {
+		t.Fatalf("after side.service was killed: state %s (exit %d, %s), want degraded (21) naming side.service", st.State, code, st.Reason)
+	}
+	if u := unitOf(st, "side.service"); u.ActiveState != "failed" || u.Result != "signal" || u.ExitStatus == nil || *u.ExitStatus != 9 {
+		t.Errorf("side.service: %+v (exit status %v)", u, u.ExitStatus)
+	}
+
+	// failed: the essential unit dies; the container stops, and the recorder unit saw the state.
+	c.MustExec("systemctl", "kill", "--signal=SIGKILL", "app.service")
+	exit, err := c.Wait(60 * time.Second)
+	if err != nil {
+		t.Fatalf("the container did not stop after its essential unit failed: %v", err)
+	}
+	t.Logf("container exit code %d", exit)
+	data, err := os.ReadFile(filepath.Join(c.Volume(), "status-at-stop.code"))
+	if err != nil {
+		t.Fatalf("the recorder unit did not run at shutdown: %v", err)
+	}
+	if got, _ := strconv.Atoi(strings.TrimSpace(string(data))); got != 22 {
+		t.Errorf("status exit code during the essential failure's shutdown = %d, want 22", got)
+	}
+	doc, _ := os.ReadFile(filepath.Join(c.Volume(), "status-at-stop.json"))
+	st = checkShape(t, doc)
+	if st.State != health.Failed || !strings.Contains(st.Reason, "app.service") {
+		t.Errorf("state at shutdown %s (%s), want failed naming app.service", st.State, st.Reason)
+	}
+}
+
+func TestStatusPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: bootContainerfile,
+		Files:         map[string]string{"appagent.yaml": minimalConfig},
+	})
+	c := podman.Run(t, img, podman.RunOptions{})
+	st, code := statusJSON(t, c, "--wait=60s")
+	if code != 0 || st.State != health.Ready {
+		t.Fatalf("state %s (exit %d, %s), want ready", st.State, code, st.Reason)
+	}
+	out, _, code, _ := c.Exec("/usr/bin/appagent", "doctor")
+	if code != 0 || strings.Contains(out, "FAIL") {
+		t.Errorf("doctor under podman --systemd=always (exit %d):\n%s", code, out)
+	}
+	for _, want := range []string{"PASS  run-tmpfs", "PASS  cgroup", "PASS  volume-mount", "PASS  volume-writable", "PASS  systemd"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDoctorNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{Files: map[string]string{"/etc/appagent/appagent.yaml": minimalConfig}, Prepare: true})
+	if _, code := statusJSON(t, c, "--wait=60s"); code != 0 {
+		t.Fatalf("status --wait: exit %d", code)
+	}
+	out, _, code, err := c.Exec("/usr/bin/appagent", "doctor", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Checks []struct{ Check, Severity, Message, Fix string }
+		Failed bool
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	var names []string
+	for _, ch := range doc.Checks {
+		got[ch.Check] = ch.Severity
+		names = append(names, ch.Check)
+		if ch.Severity == "fail" {
+			t.Errorf("doctor in a healthy container: %s failed: %s (fix: %s)", ch.Check, ch.Message, ch.Fix)
+		}
+	}
+	sort.Strings(names)
+	want := []string{"cgroup", "hostname", "journal", "run-tmpfs", "stop-signal", "systemd", "units", "volume-free", "volume-lock", "volume-mount", "volume-writable"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("checks %v, want %v", names, want)
+	}
+	if code != 0 || doc.Failed {
+		t.Errorf("doctor exit %d, failed=%v", code, doc.Failed)
+	}
+}
+
+// BenchmarkStatusNspawn measures `appagent status` in a booted container, the command a probe
+// runs every few seconds, against `systemctl is-system-running` run the same way (nsenter
+// into the container), the cheapest probe there is: x_systemctl is status's cost relative to it.
+func BenchmarkStatusNspawn(b *testing.B) {
+	nspawn.Require(b)
+	c := nspawn.Boot(b, nspawn.Options{Files: statusFiles(), Setup: statusSetup, Prepare: true})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+	c.Exec("touch", "/run/gate")
+	if _, _, code, _ := c.Exec("/usr/bin/appagent", "status", "--wait=60s"); code != 0 {
+		b.Fatalf("not ready: exit %d", code)
+	}
+	run := func(args ...string) time.Duration {
+		start := time.Now()
+		if _, errs, _, err := c.Exec(args...); err != nil {
+			b.Fatalf("%v: %v %s", args, err, errs)
+		}
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	var status, base time.Duration
+	for i := 0; i < b.N; i++ {
+		status += run("/usr/bin/appagent", "status", "--json")
+	}
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		base += run("systemctl", "is-system-running")
+	}
+	b.ReportMetric(float64(status.Microseconds())/1000/float64(b.N), "ms/status")
+	b.ReportMetric(float64(base.Microseconds())/1000/float64(b.N), "ms/systemctl")
+	b.ReportMetric(float64(status)/float64(base), "x_systemctl")
+}
