@@ -113,7 +113,7 @@ wait_ready() {
 		echo "$out"
 		return 0
 	fi
-	if ! grep -q "not implemented" <<<"$out"; then
+	if ! grep -q -e "not implemented" -e "flag provided but not defined" <<<"$out"; then
 		echo "$out" >&2
 		pm logs --tail 40 "$NAME" >&2 || true
 		die "the wiki did not become ready (appagent status exit $rc; logs above)"

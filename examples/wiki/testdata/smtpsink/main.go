@@ -29,6 +29,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// .ready tells the test the port is open.
+	if err := os.WriteFile(filepath.Join(*dir, ".ready"), nil, 0o644); err != nil {
+		log.Fatal(err)
+	}
 	log.Printf("smtpsink: listening on %s, writing to %s", *listen, *dir)
 	var n atomic.Int64
 	for {
