@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/appagent/appagent/agent/config"
 )
 
 func testSet() *Set {
@@ -164,4 +166,48 @@ func TestReadEnviron(t *testing.T) {
 	if err != nil || strings.Join(env, "|") != "A=1|B=two words|C=x\ny" {
 		t.Errorf("env = %q, %v", env, err)
 	}
+}
+
+// FuzzWriteRuntime: any secret value (binary included) comes back byte for byte from its
+// credential file, and any value Check accepts comes back from params.env and params/NAME;
+// no secret byte string appears in the env or status files.
+func FuzzWriteRuntime(f *testing.F) {
+	f.Add("plain", "s3cret")
+	f.Add("a\nb \"q\" $x `c` \\", "\x00\xff\n")
+	f.Add("", "")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, plain, secret string) {
+		if _, err := Check(config.Parameter{Name: "P"}, plain); err != nil {
+			plain = "x"
+		}
+		set := &Set{Values: []Value{
+			{Name: "P", Value: plain, Source: FromEnv},
+			{Name: "S", Value: secret, Source: FromSecret, Secret: true},
+		}}
+		if err := WriteRuntime(dir, set); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(CredentialPath(dir, "S")); string(got) != secret {
+			t.Fatalf("credential %q came back as %q", secret, got)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, ParamsDirName, "P")); string(got) != plain {
+			t.Fatalf("params/P %q came back as %q", plain, got)
+		}
+		env, _ := os.ReadFile(EnvFilePath(dir))
+		m, err := ParseEnvFile(string(env))
+		if err != nil || m["P"] != plain || len(m) != 1 {
+			t.Fatalf("params.env %q parses to %q, %v", env, m, err)
+		}
+		// The env and status files do not depend on the secret's value at all.
+		status, _ := os.ReadFile(filepath.Join(dir, StatusFileName))
+		set.Values[1].Value = "other"
+		if err := WriteRuntime(dir, set); err != nil {
+			t.Fatal(err)
+		}
+		env2, _ := os.ReadFile(EnvFilePath(dir))
+		status2, _ := os.ReadFile(filepath.Join(dir, StatusFileName))
+		if string(env) != string(env2) || string(status) != string(status2) {
+			t.Fatalf("params.env or the status file changes with the secret's value")
+		}
+	})
 }
