@@ -42,7 +42,7 @@ type cmdEnv struct {
 func commands() []*command {
 	return []*command{
 		cmdPrepare(), cmdInit(), cmdRun(), cmdStatus(), cmdDiff(), cmdDoctor(), cmdVersion(),
-		cmdGenerate(), cmdKeeper(), cmdReportFailure(), cmdStamp(),
+		cmdGenerate(), cmdKeeper(), cmdReportFailure(), cmdStamp(), cmdUpgrade(),
 	}
 }
 
