@@ -412,3 +412,45 @@ func TestOnChangeNspawn(t *testing.T) {
 		t.Errorf("exit %d, output:\n%s", code, c.Output())
 	}
 }
+
+// With a read-only root (podman --read-only) the hooks, their stamps on the volume and the
+// parameter files in /run all work: nothing of this issue writes outside /data and /run.
+func TestHooksReadOnlyPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: `FROM {{BASE}}
+COPY appagent /usr/bin/appagent
+COPY appagent.yaml /etc/appagent/appagent.yaml
+COPY hook /usr/local/bin/hook
+COPY app.service /etc/systemd/system/app.service
+RUN ["/bin/chmod", "755", "/usr/local/bin/hook"]
+RUN ["/bin/ln", "-s", "/etc/systemd/system/app.service", "/etc/systemd/system/multi-user.target.wants/app.service"]
+RUN ["/usr/bin/appagent", "prepare"]
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT ["/usr/bin/appagent", "init"]
+`,
+		// logind needs a writable /var/lib/systemd (StateDirectory=): with a read-only root an
+		// image keeps that on the volume, or masks logind as here.
+		Files: map[string]string{"appagent.yaml": hooksConfig + "container:\n  mask: [systemd-logind.service]\n",
+			"hook": hookScript, "app.service": hooksAppUnit},
+	})
+	vol := podman.NewVolume(t)
+	c := podman.Run(t, img, podman.RunOptions{ReadOnly: true, Volume: vol, Env: []string{"APP_GREETING=read-only"}})
+	waitRunning(t, c)
+	if out, _, _, _ := c.Exec("cat", "/data/configure.log"); out != "configure read-only\n" {
+		t.Errorf("configure.log = %q", out)
+	}
+	if out, _, _, _ := c.Exec("cat", "/data/app.out"); out != "configured\n" {
+		t.Errorf("app.out = %q", out)
+	}
+	checkOrder(t, c)
+	stop(t, c)
+	c.Remove()
+
+	c = podman.Run(t, img, podman.RunOptions{ReadOnly: true, Volume: vol})
+	waitRunning(t, c)
+	if out, _, _, _ := c.Exec("cat", "/data/configure.log"); out != "configure read-only\n" {
+		t.Errorf("second start: configure.log = %q (the hook must not run again; the stored parameter must be used)", out)
+	}
+	stop(t, c)
+}
