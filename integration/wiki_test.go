@@ -160,9 +160,9 @@ func TestWiki(t *testing.T) {
 // for the restore).
 func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 	xfer := t.TempDir() // carries the backup from one container to another
-	run := func(image, volume string) *podman.Container {
+	run := func(image, volume string, env ...string) *podman.Container {
 		return podman.Run(t, image, podman.RunOptions{
-			Env: wikiEnv, Volume: volume, ReadOnly: readOnly,
+			Env: append(append([]string{}, wikiEnv...), env...), Volume: volume, ReadOnly: readOnly,
 			Args: []string{"-v", tools + ":/opt/wikitest:ro", "-v", xfer + ":/xfer"},
 		})
 	}
@@ -184,9 +184,14 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 	c1.Remove()
 
 	// A new container on the same volume: the page is there, first boot did not run again.
-	c2 := run(v1, vol)
+	// SMTP_PORT (on_change: reconfigure) changed: the reconfigure hook rewrote msmtprc.
+	c2 := run(v1, vol, "SMTP_PORT=2526")
 	wikiReady(t, c2, "re-created container")
 	wikiCheckPage(t, c2, "in a new container on the same volume")
+	if out, _, code, _ := c2.Exec("grep", "-x", "port 2526", "/etc/msmtprc"); code != 0 {
+		rc, _, _, _ := c2.Exec("journalctl", "-o", "cat", "--no-pager", "-u", "appagent-reconfigure.service")
+		t.Errorf("SMTP_PORT=2526 did not reach /etc/msmtprc through the reconfigure hook (grep exit %d %s); its journal:\n%s", code, out, rc)
+	}
 	if out, _, _, _ := c2.Exec("journalctl", "-o", "cat", "--no-pager", "-u", "appagent-configure.service"); strings.Contains(out, "running MediaWiki's installer") {
 		t.Errorf("the configure hook ran again on a configured volume:\n%s", out)
 	}
