@@ -264,6 +264,7 @@ func TestStatusPodman(t *testing.T) {
 		t.Fatalf("state %s (exit %d, %s), want ready", st.State, code, st.Reason)
 	}
 	out, _, code, _ := c.Exec("/usr/bin/appagent", "doctor")
+	t.Logf("appagent doctor under podman --systemd=always:\n%s", out)
 	if code != 0 || strings.Contains(out, "FAIL") {
 		t.Errorf("doctor under podman --systemd=always (exit %d):\n%s", code, out)
 	}

@@ -106,11 +106,26 @@ func differs(a, b Entry) []string {
 		if a.Size != b.Size {
 			what = append(what, "size")
 		}
-		if a.MTime != b.MTime {
+		if !sameTime(a.MTime, b.MTime) {
 			what = append(what, "mtime")
 		}
 	}
 	return what
+}
+
+// sameTime compares modification times to the nanosecond, or to the second when one of them
+// has no fraction: image layers (tar) keep whole seconds, so a file written by prepare in the
+// same RUN step as the manifest comes back from the layer with its fraction cut (seen with
+// podman build). A write at run time moves the seconds too.
+func sameTime(a, b int64) bool {
+	if a == b {
+		return true
+	}
+	const s = int64(1e9)
+	if a%s == 0 || b%s == 0 {
+		return a/s == b/s
+	}
+	return false
 }
 
 // fold folds entries below an added (deleted) directory into that directory.
@@ -147,7 +162,9 @@ var broad = map[string]bool{
 	"/": true, "/etc": true, "/var": true, "/var/lib": true, "/var/cache": true, "/var/spool": true,
 	"/var/log": true, "/var/www": true, "/usr": true, "/usr/local": true, "/usr/share": true, "/opt": true,
 	"/srv": true, "/home": true, "/var/opt": true, "/var/backups": true, "/var/mail": true,
-	"/usr/local/etc": true, "/usr/local/share": true, "/usr/local/lib": true,
+	"/usr/local/etc": true, "/usr/local/share": true, "/usr/local/lib": true, "/usr/local/bin": true,
+	"/usr/lib": true, "/usr/lib64": true, "/usr/libexec": true, "/usr/bin": true, "/usr/sbin": true,
+	"/lib": true, "/lib64": true, "/bin": true, "/sbin": true, "/root": true,
 }
 
 // Suggest returns the paths to add to volume.paths: for each change, the directory just below

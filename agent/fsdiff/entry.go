@@ -31,6 +31,15 @@ func (t Type) String() string { return string(rune(t)) }
 // MarshalText makes a Type a one-letter JSON string.
 func (t Type) MarshalText() ([]byte, error) { return []byte{byte(t)}, nil }
 
+// UnmarshalText reads the one-letter form.
+func (t *Type) UnmarshalText(b []byte) error {
+	if len(b) != 1 {
+		return fmt.Errorf("file type %q: want one letter (f, d, l, c, b, p, s)", b)
+	}
+	*t = Type(b[0])
+	return nil
+}
+
 // Entry is the metadata of one path, as recorded and as compared.
 type Entry struct {
 	Path     string // absolute inside the root: /etc/foo

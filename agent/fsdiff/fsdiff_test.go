@@ -93,6 +93,9 @@ func TestCompare(t *testing.T) {
 			[]Change{{Path: "/etc/a", Kind: Changed, Type: File, What: []string{"mode", "owner"}}}},
 		{"type", []Entry{f("/etc/a", 1, 1)}, []Entry{d("/etc/a", 1)},
 			[]Change{{Path: "/etc/a", Kind: Changed, Type: Dir, What: []string{"type"}}}},
+		{"mtime cut to whole seconds by an image layer", []Entry{f("/etc/a", 1, 1_700_000_000_123_456_789)}, []Entry{f("/etc/a", 1, 1_700_000_000_000_000_000)}, nil},
+		{"mtime moved by a second", []Entry{f("/etc/a", 1, 1_700_000_000_123_456_789)}, []Entry{f("/etc/a", 1, 1_700_000_001_000_000_000)},
+			[]Change{{Path: "/etc/a", Kind: Changed, Type: File, What: []string{"mtime"}}}},
 		{"symlink target", []Entry{{Path: "/x", Type: Symlink, Link: "/data/x"}}, []Entry{{Path: "/x", Type: Symlink, Link: "/elsewhere"}},
 			[]Change{{Path: "/x", Kind: Changed, Type: Symlink, What: []string{"target"}}}},
 		{"added directory folds its entries", nil, []Entry{d("/var/lib/x", 1), f("/var/lib/x-y", 1, 1), f("/var/lib/x/a", 1, 1), d("/var/lib/x/b", 1), f("/var/lib/x/b/c", 1, 1)},
@@ -122,6 +125,7 @@ func TestSuggest(t *testing.T) {
 			[]string{"/etc/apache2", "/etc/foo"}},
 		{[]Change{{Path: "/etc/apache2/apache2.conf", Kind: Changed}}, []string{"/etc/apache2/apache2.conf"}},
 		{[]Change{{Path: "/root/.bash_history", Kind: Added}}, []string{"/root/.bash_history"}},
+		{[]Change{{Path: "/usr/lib/systemd/system/a.service", Kind: Changed}, {Path: "/usr/lib/systemd/b.conf", Kind: Changed}}, []string{"/usr/lib/systemd"}},
 		{nil, nil},
 	}
 	for _, tc := range cases {
