@@ -19,6 +19,11 @@ const StateDir = ".appagent"
 // that names the holder. The returned file holds the lock: keep it open for the container's
 // life (the keeper does). Its fd is left inheritable (no FD_CLOEXEC) so it survives exec.
 func Lock(volume string) (*os.File, error) {
+	// No volume mounted: the mount point may be missing from the image (preflight warns
+	// about the data living in the container's layer then).
+	if _, err := os.Lstat(volume); os.IsNotExist(err) {
+		_ = os.MkdirAll(volume, 0o755)
+	}
 	v, err := openVFS(volume)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Upgrade, err)

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
@@ -348,5 +351,76 @@ func TestPlantedSymlinks(t *testing.T) {
 	}
 	if !strings.Contains(out, "blocked") {
 		t.Errorf("no warning about the blocked path:\n%s", out)
+	}
+}
+
+// TestPopulatePreserves: type, mode (setuid too), owner, times, symlinks, hard links and
+// xattrs survive prepare (template) and population (volume).
+func TestPopulatePreserves(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to set owners")
+	}
+	files := map[string]string{"srv/x/bin": "#!/bin/sh\n", "srv/x/a": "hard", "srv/x/l": "->a"}
+	root := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if strings.HasPrefix(c, "->") {
+			os.Symlink(c[2:], full)
+		} else {
+			os.WriteFile(full, []byte(c), 0o644)
+		}
+	}
+	x := filepath.Join(root, "srv/x")
+	os.Link(x+"/a", x+"/b")
+	os.Chown(x+"/bin", 1234, 5678)
+	os.Chmod(x+"/bin", 0o4755|os.ModeSetuid)
+	unix.Chmod(x+"/bin", 0o4755)
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	os.Chtimes(x+"/a", old, old)
+	xattrOK := unix.Setxattr(x+"/a", "user.appagent", []byte("kept"), 0) == nil
+	os.Chmod(x, 0o750)
+	os.Chtimes(x, old, old)
+	yaml := "version: 1\nvolume:\n  paths: [/srv/x]\n"
+	cfgPath := filepath.Join(root, "etc/appagent/appagent.yaml")
+	os.MkdirAll(filepath.Dir(cfgPath), 0o755)
+	os.WriteFile(cfgPath, []byte(yaml), 0o644)
+	cfg, _ := config.Parse(cfgPath, []byte(yaml))
+	if err := Prepare(root, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	vol := t.TempDir()
+	if _, _, err := syncVol(t, root, vol, cfg); err != nil {
+		t.Fatal(err)
+	}
+	v := filepath.Join(vol, "srv/x")
+	var st unix.Stat_t
+	unix.Lstat(v+"/bin", &st)
+	if st.Mode&0o7777 != 0o4755 || st.Uid != 1234 || st.Gid != 5678 {
+		t.Errorf("bin: mode %o owner %d:%d, want 4755 1234:5678", st.Mode&0o7777, st.Uid, st.Gid)
+	}
+	var sa, sb unix.Stat_t
+	unix.Lstat(v+"/a", &sa)
+	unix.Lstat(v+"/b", &sb)
+	if sa.Ino != sb.Ino {
+		t.Error("the hard link a/b became two files")
+	}
+	if time.Unix(sa.Mtim.Unix()).UTC() != old {
+		t.Errorf("mtime of a: %v, want %v", time.Unix(sa.Mtim.Unix()).UTC(), old)
+	}
+	if l, _ := os.Readlink(v + "/l"); l != "a" {
+		t.Errorf("symlink l -> %q", l)
+	}
+	if xattrOK {
+		buf := make([]byte, 16)
+		n, err := unix.Getxattr(v+"/a", "user.appagent", buf)
+		if err != nil || string(buf[:n]) != "kept" {
+			t.Errorf("xattr: %q %v", buf[:max(n, 0)], err)
+		}
+	}
+	var sd unix.Stat_t
+	unix.Lstat(v, &sd)
+	if sd.Mode&0o7777 != 0o750 || time.Unix(sd.Mtim.Unix()).UTC() != old {
+		t.Errorf("dir: mode %o mtime %v", sd.Mode&0o7777, time.Unix(sd.Mtim.Unix()).UTC())
 	}
 }
