@@ -2,6 +2,8 @@ package podman
 
 import (
 	"encoding/json"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -49,7 +51,51 @@ func sweep(t testing.TB) {
 				t.Logf("podman: sweep: removed %s of dead test process %s (podman %s)", id, owner, k.list[0])
 			}
 		}
+		sweepBuildContainers(t)
 	})
+}
+
+// sweepBuildContainers removes the working containers that a `podman build` killed half-way
+// leaves (they carry no labels): those on our base or test images, and only when no other
+// test process is alive that could be building right now.
+func sweepBuildContainers(t testing.TB) {
+	if otherLiveOwners() {
+		return
+	}
+	r, err := podman(CommandTimeout, nil, "ps", "-a", "--external", "--format", "json")
+	if err != nil || r.Code != 0 {
+		return
+	}
+	var items []map[string]any
+	if json.Unmarshal([]byte(r.Stdout), &items) != nil {
+		return
+	}
+	for _, it := range items {
+		img, _ := it["Image"].(string)
+		id, _ := it["Id"].(string)
+		status, _ := it["Status"].(string)
+		ext, _ := it["IsExternal"].(bool)
+		if id == "" || !(ext || status == "Storage") {
+			continue
+		}
+		if !strings.HasPrefix(img, BaseRepo+":") && !strings.HasPrefix(img, "localhost/appagent-test:") {
+			continue
+		}
+		if r, err := podman(CommandTimeout, nil, "rm", "-f", id); err == nil && r.Code == 0 {
+			t.Logf("podman: sweep: removed build container %.12s (image %s) of a killed build", id, img)
+		}
+	}
+}
+
+// otherLiveOwners reports whether another live test process has a work directory.
+func otherLiveOwners() bool {
+	ents, _ := os.ReadDir(harness.WorkDir)
+	for _, e := range ents {
+		if e.Name() != harness.Owner() && harness.OwnerAlive(e.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 func field(name string) func(map[string]any) string {

@@ -29,10 +29,11 @@ type Result struct {
 }
 
 // Command makes an exec.Cmd that runs in its own process group and, when ctx ends, has that
-// whole group killed (not only the direct child), so nothing it started is left behind.
+// whole group killed (not only the direct child), so nothing it started is left behind. It is
+// also killed if the test process dies first (go test -timeout runs no cleanup).
 func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
