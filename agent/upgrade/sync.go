@@ -178,7 +178,7 @@ func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
 	}
 	if st.Txn != nil && st.Txn.Op == KindUpgrade && st.Txn.Backup != "" {
 		p.Backup = v.abs(st.Txn.Backup)
-	} else {
+	} else if len(p.Steps) > 0 || len(p.Migrations) > 0 {
 		p.Backup = v.abs(backupName(p.FromBuild, im.buildID))
 	}
 	return p, st, nil
@@ -274,8 +274,12 @@ func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	if from == "" {
 		from = "(none)"
 	}
-	fmt.Fprintf(o.Out, "appagent: upgrading the volume %s from build %s (format %d) to build %s (format %d): %s; backup in %s\n",
-		o.Volume, from, p.FromFormat, im.buildID, im.format, counts(p.Steps), p.Backup)
+	where := "nothing to back up"
+	if p.Backup != "" {
+		where = "backup in " + p.Backup
+	}
+	fmt.Fprintf(o.Out, "appagent: upgrading the volume %s from build %s (format %d) to build %s (format %d): %s; %s\n",
+		o.Volume, from, p.FromFormat, im.buildID, im.format, counts(p.Steps), where)
 	fail := func(err error) error {
 		var ec *exitcode.Error
 		if errors.As(err, &ec) && ec.Code != exitcode.Upgrade {
@@ -288,8 +292,10 @@ func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	if err := writeTxn(v, &txn{Op: KindUpgrade, From: p.FromBuild, To: im.buildID, Backup: backup, Started: timeNow().UTC()}); err != nil {
 		return fail(err)
 	}
-	if err := makeBackup(v, backup, p.Steps); err != nil {
-		return fail(err)
+	if backup != "" {
+		if err := makeBackup(v, backup, p.Steps); err != nil {
+			return fail(err)
+		}
 	}
 	pr := startProgress(o.Out, "upgrading "+o.Volume, int64(len(p.Steps)), 0, o.ProgressEvery)
 	a := &applier{v: v, tmpl: im.tmpl, new: m, backup: backup, pr: pr,
