@@ -61,10 +61,15 @@ func (b *entryBuilder) set(name string, value []byte) {
 	case "MESSAGE":
 		v := value
 		if len(v) > MaxMessage {
-			b.e.Truncated = len(v) - MaxMessage
+			b.e.Truncated += len(v) - MaxMessage
 			v = v[:MaxMessage]
 		}
 		b.e.Message = append([]byte(nil), v...)
+	case "__TRUNCATED":
+		// The sdjournal reader cut a field: how many bytes it left out.
+		if n, err := strconv.Atoi(string(value)); err == nil && n > 0 {
+			b.e.Truncated += n
+		}
 	case "PRIORITY":
 		if p, err := strconv.Atoi(string(value)); err == nil && p >= 0 && p <= 7 {
 			b.e.Priority = p
