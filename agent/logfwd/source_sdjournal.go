@@ -10,7 +10,11 @@ package logfwd
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-journal.h>
+
+// Declared here rather than taken from <systemd/sd-journal.h>: the library is loaded at run
+// time, so building needs no libsystemd headers.
+typedef struct sd_journal sd_journal;
+#define LF_SD_JOURNAL_LOCAL_ONLY 1
 
 // libsystemd is loaded at run time (like go-systemd's sdjournal does), so a binary built with
 // cgo still starts where libsystemd is missing and falls back to journalctl.
@@ -47,7 +51,7 @@ static const char *lf_load(void) {
 
 static int lf_open(sd_journal **j, const char *dir) {
 	if (dir) return lf.open_directory(j, dir, 0);
-	return lf.open(j, SD_JOURNAL_LOCAL_ONLY);
+	return lf.open(j, LF_SD_JOURNAL_LOCAL_ONLY);
 }
 static void lf_close(sd_journal *j) { lf.close(j); }
 static int lf_next(sd_journal *j) { return lf.next(j); }
