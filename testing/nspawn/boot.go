@@ -55,7 +55,6 @@ type Container struct {
 	root    string // writable root (host path)
 	volume  string
 	machine string
-	mounted bool // we mounted the overlay at root (a reused root belongs to its first container)
 
 	cmd    *exec.Cmd
 	leader int // PID 1 of the container, as seen from the host
@@ -113,7 +112,6 @@ func Boot(t testing.TB, o Options) *Container {
 		if err := syscall.Mount("overlay", c.root, "overlay", 0, opts); err != nil {
 			t.Fatalf("nspawn: mount overlay on %s (%s): %v", c.root, opts, err)
 		}
-		c.mounted = true
 	}
 
 	c.volume = o.Volume
@@ -170,7 +168,7 @@ func Boot(t testing.TB, o Options) *Container {
 	// with --kill-signal, halts the container; the next run's sweep catches the rest.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	t.Logf("nspawn: %s", harness.Quote("systemd-nspawn", args))
-	if err := c.cmd.Start(); err != nil {
+	if err := harness.Start(c.cmd); err != nil {
 		logf.Close()
 		t.Fatalf("nspawn: start systemd-nspawn: %v", err)
 	}

@@ -101,10 +101,10 @@ func importRoot(root, name string) error {
 	var tarErr, impOut bytes.Buffer
 	tar.Stderr = &tarErr
 	imp.Stdout, imp.Stderr = &impOut, &impOut
-	if err := imp.Start(); err != nil {
+	if err := harness.Start(imp); err != nil {
 		return fmt.Errorf("start podman import: %w", err)
 	}
-	if err := tar.Start(); err != nil {
+	if err := harness.Start(tar); err != nil {
 		_ = imp.Process.Kill()
 		_ = imp.Wait()
 		return fmt.Errorf("start tar: %w", err)
@@ -276,7 +276,11 @@ func (c *Container) Logs() string {
 	cmd := harness.Command(ctx, "podman", append(append([]string{}, GlobalFlags...), "logs", c.Name)...)
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
-	if err := cmd.Run(); err != nil {
+	err := harness.Start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		fmt.Fprintf(&b, "\n(podman logs %s: %v)", c.Name, err)
 	}
 	return b.String()

@@ -51,7 +51,10 @@ func Run(timeout time.Duration, stdin io.Reader, env []string, name string, args
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err := Start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	r := Result{Stdout: out.String(), Stderr: errb.String(), Code: ExitCode(cmd, err)}
 	switch {
 	case ctx.Err() != nil:
