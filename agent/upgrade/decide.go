@@ -25,9 +25,9 @@ const (
 
 // Decision is the table's answer for one path.
 type Decision struct {
-	Action Action
-	Reason string
-	Warn   bool // people must look at it: printed as a warning
+	Action Action `json:"action"`
+	Reason string `json:"reason,omitempty"`
+	Warn   bool   `json:"warn,omitempty"` // people must look at it: printed as a warning
 }
 
 // sameContent: same type and, by type, same bytes (size+sha256), target or device.

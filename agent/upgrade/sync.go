@@ -131,7 +131,7 @@ func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
 	}
 	st, err := readVolState(v)
 	if err != nil {
-		return nil, nil, exitcode.Withf(exitcode.Upgrade, "reading the volume's state: %w", err)
+		return nil, nil, exitcode.Withf(exitcode.Upgrade, "reading the volume's state: %w (a damaged state file can be moved aside; without manifest.json the volume is adopted as not made by appagent, see docs/volume.md)", err)
 	}
 	p.FromBuild, p.FromFormat = st.BuildID, st.Format
 	if st.Manifest != nil && p.FromBuild == "" {

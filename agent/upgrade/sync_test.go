@@ -96,6 +96,7 @@ volume:
     - /etc/app
     - /var/lib/app
     - {path: /var/log/app, optional: true}
+    - /etc/single.conf
 `
 
 var filesV1 = map[string]string{
@@ -109,6 +110,7 @@ var filesV1 = map[string]string{
 	"var/lib/app/db":     "DB1",
 	"var/lib/app/big":    strings.Repeat("0123456789", 100000),
 	"etc/other":          "not on the volume",
+	"etc/single.conf":    "S1",
 }
 
 func TestPrepareMovesAndLinks(t *testing.T) {
@@ -204,6 +206,7 @@ func TestPopulateUpgradeMigrate(t *testing.T) {
 		"etc/app/b.conf":                      "B2",
 		"etc/app/link":                        "->b.conf",
 		"etc/app/new.conf":                    "N2",
+		"etc/single.conf":                     "S1",
 		"etc/app/sub":                         "sub is a file now",
 		"etc/app/type/":                       "",
 		"etc/app/type/in":                     "inside",
@@ -422,5 +425,31 @@ func TestPopulatePreserves(t *testing.T) {
 	unix.Lstat(v, &sd)
 	if sd.Mode&0o7777 != 0o750 || time.Unix(sd.Mtim.Unix()).UTC() != old {
 		t.Errorf("dir: mode %o mtime %v", sd.Mode&0o7777, time.Unix(sd.Mtim.Unix()).UTC())
+	}
+}
+
+func TestSingleFilePath(t *testing.T) {
+	root1, cfg1 := testImage(t, filesV1, yamlV1)
+	vol := t.TempDir()
+	if _, out, err := syncVol(t, root1, vol, cfg1); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := read(t, vol+"/etc/single.conf"); got != "S1" {
+		t.Errorf("single.conf = %q", got)
+	}
+	if l, _ := os.Readlink(root1 + "/etc/single.conf"); l != "/data/etc/single.conf" {
+		t.Errorf("image link %q", l)
+	}
+	files2 := map[string]string{}
+	for k, v := range filesV1 {
+		files2[k] = v
+	}
+	files2["etc/single.conf"] = "S2"
+	root2, cfg2 := testImage(t, files2, yamlV1)
+	if _, out, err := syncVol(t, root2, vol, cfg2); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := read(t, vol+"/etc/single.conf"); got != "S2" {
+		t.Errorf("after upgrade single.conf = %q", got)
 	}
 }

@@ -137,7 +137,7 @@ func checkImagePaths(root string, cfg *config.Config, paths []config.VolumePath,
 				continue // moved by an earlier prepare
 			}
 			if !p.Optional {
-				prob("does not exist in the image; create it before `appagent prepare` (RUN mkdir -p %s), or mark it optional (paths file: \"%s optional\"; yaml: {path: %s, optional: true})", p.Path, p.Path, p.Path)
+				prob("does not exist in the image; create it before `appagent prepare` (for a directory: RUN mkdir -p %s), or mark it optional (paths file: \"%s optional\"; yaml: {path: %s, optional: true})", p.Path, p.Path, p.Path)
 			}
 		} else if err != nil {
 			prob("%v", err)
