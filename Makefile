@@ -34,7 +34,9 @@ lint:
 # The example wiki (examples/wiki) in one systemd container: build appagent and the image
 # (with a local Debian base when there is no registry; BASE=<image> to use another), run it
 # on the volume appagent-wiki-data, wait until it is ready, print its URL and admin login.
-demo: build
+# Go's official tarball installs to /usr/local/go, which a fresh root shell lacks on PATH.
+demo:
+	PATH="$$PATH:/usr/local/go/bin" $(MAKE) --no-print-directory build
 	BASE="$(BASE)" PORT="$(PORT)" scripts/demo.sh run
 
 demo-stop:
