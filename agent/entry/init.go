@@ -45,12 +45,9 @@ func Init(o Options) error {
 	if err != nil {
 		return exitcode.With(exitcode.Config, err)
 	}
-	// Before anything is written: can this runtime run systemd and keep the data?
-	if err := preflight.BeforeInit(cfg, preflight.Host(nil), o.Out); err != nil {
-		return err
-	}
 	if o.Plan {
-		// `appagent init --plan`: read-only, no lock (the running container may hold it).
+		// `appagent init --plan`: read-only, no lock (the running container may hold it),
+		// no preflight (it also runs as `podman run --rm IMAGE --plan`, or by exec).
 		p, err := upgrade.PlanVolume(upgrade.Options{Config: cfg, Out: o.Out})
 		if err != nil {
 			return err
@@ -60,6 +57,10 @@ func Init(o Options) error {
 		}
 		p.WriteText(o.Out)
 		return nil
+	}
+	// Before anything is written: can this runtime run systemd and keep the data?
+	if err := preflight.BeforeInit(cfg, preflight.Host(nil), o.Out); err != nil {
+		return err
 	}
 	// Parameters: every problem at once, before the volume is touched (agent/params).
 	set, err := params.ResolveAtStart(cfg, os.Environ(), params.DefaultSecretsDir)
