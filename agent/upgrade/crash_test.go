@@ -218,6 +218,32 @@ func TestKillDuringPopulate(t *testing.T) {
 	}
 }
 
+func TestKillDuringPopulateAnyMoment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	root1, _, _ := crashFixture(t)
+	want := t.TempDir()
+	runChild(t, root1, want)
+	for _, delay := range []time.Duration{0, 1 * time.Millisecond, 3 * time.Millisecond, 6 * time.Millisecond, 12 * time.Millisecond, 25 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			vol := t.TempDir()
+			cmd, sc := child(t, root1, vol)
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			time.Sleep(delay)
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			runChild(t, root1, vol)
+			if d := diffLines(snapshot(t, want), snapshot(t, vol)); d != "" {
+				t.Errorf("killed after %s: the volume differs from an undisturbed run:\n%s", delay, d)
+			}
+		})
+	}
+}
+
 func TestKillDuringUpgrade(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes")
