@@ -98,6 +98,10 @@ func checkImagePaths(root string, cfg *config.Config, paths []config.VolumePath,
 				Message: fmt.Sprintf("%q: ", p.Path) + fmt.Sprintf(format, a...)})
 		}
 		parts := strings.Split(strings.TrimPrefix(p.Path, "/"), "/")
+		if parts[0] == StateDir {
+			prob("/%s is reserved: on the volume it holds appagent's own state", StateDir)
+			continue
+		}
 		cur := "/"
 		ok := true
 		for i, c := range parts[:len(parts)-1] {
