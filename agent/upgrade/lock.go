@@ -33,6 +33,9 @@ func Lock(volume string) (*os.File, error) {
 		return nil, exitcode.With(exitcode.Upgrade, err)
 	}
 	rel := StateDir + "/lock"
+	if st, err := v.lstat(rel); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, exitcode.Withf(exitcode.Upgrade, "%s is not a regular file; remove it", v.abs(rel))
+	}
 	fd, err := v.open(rel, unix.O_RDWR|unix.O_CREAT|unix.O_NONBLOCK, 0o600)
 	if err != nil {
 		return nil, exitcode.Withf(exitcode.Upgrade, "opening the volume lock %s: %w", v.abs(rel), err)

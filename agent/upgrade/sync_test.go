@@ -453,3 +453,40 @@ func TestSingleFilePath(t *testing.T) {
 		t.Errorf("after upgrade single.conf = %q", got)
 	}
 }
+
+// TestPlantedStateFiles: appagent's own state files on the volume are untrusted too.
+func TestPlantedStateFiles(t *testing.T) {
+	root1, cfg1 := testImage(t, filesV1, yamlV1)
+	outside := t.TempDir()
+	write(t, outside+"/id", "20260101T000000Z-0000000000000000\n")
+	for name, plant := range map[string]func(vol string){
+		"build-id link": func(vol string) { os.Symlink(outside+"/id", vol+"/.appagent/build-id") },
+		"manifest fifo": func(vol string) { unix.Mkfifo(vol+"/.appagent/manifest.json", 0o600) },
+		"lock link":     func(vol string) { os.Symlink("/etc/shadow", vol+"/.appagent/lock") },
+		"state dir link": func(vol string) {
+			os.Remove(vol + "/.appagent")
+			os.Symlink(outside, vol+"/.appagent")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			vol := t.TempDir()
+			os.Mkdir(vol+"/.appagent", 0o700)
+			plant(vol)
+			f, err := Lock(vol)
+			if err == nil {
+				_, _, err = syncVol(t, root1, vol, cfg1)
+				f.Close()
+			}
+			if err == nil {
+				t.Fatalf("a planted %s was accepted", name)
+			}
+			if c := exitcode.Of(err); c != exitcode.Upgrade {
+				t.Errorf("exit code %v, want upgrade: %v", c, err)
+			}
+			entries, _ := os.ReadDir(outside)
+			if len(entries) != 1 {
+				t.Errorf("something was written outside the volume: %v", entries)
+			}
+		})
+	}
+}

@@ -217,6 +217,10 @@ func hashReader(r io.Reader) (string, error) {
 
 // readSmall reads a small state file; a missing file gives ("", nil).
 func (v *vfs) readSmall(rel string, max int64) ([]byte, error) {
+	// Never open a device or fifo planted on the volume (opening some devices acts).
+	if st, err := v.lstat(rel); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("%s is not a regular file; remove it", v.abs(rel))
+	}
 	fd, err := v.open(rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
