@@ -454,3 +454,35 @@ ENTRYPOINT ["/usr/bin/appagent", "init"]
 	}
 	stop(t, c)
 }
+
+// An essential unit that is not a service (here a mount) has no ExecStopPost=: its OnFailure=
+// unit reports it and exits the container with the declared code.
+func TestEssentialMountFailsNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files: map[string]string{
+			"/etc/appagent/appagent.yaml": "volume:\n  path: /data\nunits:\n  - name: mnt-x.mount\n    essential: true\n    exit_code: 44\n",
+			"/etc/systemd/system/mnt-x.mount": "[Mount]\nWhat=/dev/nonexistent-disk\nWhere=/mnt/x\nType=ext4\n\n[Install]\nWantedBy=multi-user.target\n",
+		},
+		Setup: func(t testing.TB, root string) {
+			os.MkdirAll(filepath.Join(root, "etc/systemd/system/multi-user.target.wants"), 0o755)
+			if err := os.Symlink("/etc/systemd/system/mnt-x.mount", filepath.Join(root, "etc/systemd/system/multi-user.target.wants/mnt-x.mount")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Prepare: true,
+	})
+	code, err := c.Wait(90 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 44 {
+		t.Errorf("exit code %d, want the declared 44", code)
+	}
+	if want := "appagent: mnt-x.mount failed: result exit-code; the container exits with code 44"; !strings.Contains(c.Output(), want) {
+		t.Errorf("the container's output lacks %q:\n%s", want, c.Output())
+	}
+	if !strings.Contains(c.Output(), "last ") {
+		t.Errorf("the report has no log lines of the mount:\n%s", c.Output())
+	}
+}

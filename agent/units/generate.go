@@ -18,6 +18,8 @@ const (
 	ConfigureUnit   = "appagent-configure.service"
 	UpgradeUnit     = "appagent-upgrade.service"
 	ReconfigureUnit = "appagent-reconfigure.service"
+	// FailedUnit is the OnFailure= template of essential units that are not services.
+	FailedUnit = "appagent-failed@.service"
 )
 
 // DropInName is the file name of the generated drop-in in each application unit's .d dir.
@@ -195,29 +197,44 @@ func Generate(cfg *config.Config, o Options) Generated {
 	}
 
 	// A drop-in for each application unit.
+	needFailed := false
 	for _, u := range cfg.Units {
 		var b strings.Builder
 		b.WriteString(head)
-		b.WriteString("# Start after appagent wrote the parameters and after the image's hooks succeeded.\n")
-		b.WriteString("[Unit]\n")
-		fmt.Fprintf(&b, "Wants=%s\n", AgentUnit)
-		fmt.Fprintf(&b, "After=%s\n", strings.Join(append([]string{AgentUnit}, hookUnits...), " "))
-		if len(hookUnits) > 0 {
-			// Requires=: a failed hook must not leave the application running on a volume
-			// that is not (or only half) set up. A hook skipped by its condition counts as
-			// success.
-			fmt.Fprintf(&b, "Requires=%s\n", strings.Join(hookUnits, " "))
+		if ordered(u.Name) {
+			b.WriteString("# Start after appagent wrote the parameters and after the image's hooks succeeded.\n")
+			b.WriteString("[Unit]\n")
+			fmt.Fprintf(&b, "Wants=%s\n", AgentUnit)
+			fmt.Fprintf(&b, "After=%s\n", strings.Join(append([]string{AgentUnit}, hookUnits...), " "))
+			if len(hookUnits) > 0 {
+				// Requires=: a failed hook must not leave the application running on a volume
+				// that is not (or only half) set up. A hook skipped by its condition counts as
+				// success.
+				fmt.Fprintf(&b, "Requires=%s\n", strings.Join(hookUnits, " "))
+			}
+		} else {
+			b.WriteString("# Not ordered after the hooks: sockets, paths and mounts start before basic.target,\n" +
+				"# and the hooks after it (an ordering cycle). The services they start are ordered.\n")
+			b.WriteString("[Unit]\n")
 		}
 		code := exitcode.Essential
 		if u.ExitCode != 0 {
 			code = exitcode.Code(u.ExitCode)
 		}
-		if u.Essential {
+		isService := strings.HasSuffix(u.Name, ".service")
+		switch {
+		case u.Essential && isService:
 			b.WriteString("# Essential: when this unit fails, the container exits with this code.\n")
 			b.WriteString("FailureAction=exit\n")
 			fmt.Fprintf(&b, "FailureActionExitStatus=%d\n", code)
+		case u.Essential:
+			// Not a service: no ExecStopPost= to report from, and FailureAction=exit would
+			// cancel an OnFailure= job. So the OnFailure= unit reports and exits itself.
+			fmt.Fprintf(&b, "# Essential: when this unit fails, %s reports it and the container exits with code %d.\n", FailedUnit, code)
+			fmt.Fprintf(&b, "OnFailure=%s\n", strings.Replace(FailedUnit, "@.", "@%n.", 1))
+			needFailed = true
 		}
-		if strings.HasSuffix(u.Name, ".service") {
+		if isService {
 			b.WriteString("\n[Service]\n")
 			paramLines(&b)
 			if u.Essential {
@@ -225,6 +242,16 @@ func Generate(cfg *config.Config, o Options) Generated {
 			}
 		}
 		g.Files = append(g.Files, File{Dir: Normal, Path: u.Name + ".d/" + DropInName, Content: b.String()})
+	}
+
+	if needFailed {
+		g.Files = append(g.Files, File{Dir: Normal, Path: FailedUnit, Content: head +
+			"# Started by OnFailure= of an essential unit that is not a service (timer, socket, mount,\n" +
+			"# path, target): reports the failure on the container's stdout, then exits the container\n" +
+			"# with the unit's declared exit code (read from the declaration).\n" +
+			"[Unit]\nDescription=appagent: essential unit %i failed\nDefaultDependencies=no\n\n" +
+			"[Service]\nType=oneshot\n" +
+			fmt.Sprintf("ExecStart=%s report-failure --exit %%i\n", Binary)})
 	}
 
 	// Masks and the default target.
@@ -249,4 +276,12 @@ func Generate(cfg *config.Config, o Options) Generated {
 		return g.Files[i].Path < g.Files[j].Path
 	})
 	return g
+}
+
+// ordered tells whether a unit of this type can start after the hooks. Sockets, paths and
+// mounts are ordered before sockets.target, paths.target and local-fs.target, which come
+// before basic.target, while the hooks (default dependencies) come after basic.target: an
+// After= on the hooks would be an ordering cycle that systemd breaks by dropping a job.
+func ordered(unit string) bool {
+	return !(strings.HasSuffix(unit, ".socket") || strings.HasSuffix(unit, ".path") || strings.HasSuffix(unit, ".mount"))
 }

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/exitcode"
 )
 
 // Failure is what the report says about a failed unit.
@@ -109,9 +112,12 @@ func (f Failure) Message() string {
 type ReportOptions struct {
 	Unit     string
 	ExitCode int
-	Env      func(string) string // os.Getenv
-	Lines    int                 // log lines (default 10)
-	Stderr   io.Writer           // used when the journal cannot be reached
+	// Exit: after the report, make the container exit with ExitCode (systemctl exit). For
+	// essential units that are not services, whose failure has no FailureAction=.
+	Exit   bool
+	Env    func(string) string // os.Getenv
+	Lines  int                 // log lines (default 10)
+	Stderr io.Writer           // used when the journal cannot be reached
 }
 
 // ReportFailure is `appagent report-failure`, run as ExecStopPost=+ of hook units and essential
@@ -128,12 +134,25 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 	if result == "success" {
 		return nil
 	}
+	if result == "" {
+		// Not run from ExecStopPost= (OnFailure= of a timer, socket, mount...): ask systemd.
+		result = unitResult(ctx, o.Unit)
+	}
+	if o.Exit {
+		defer exitContainer(ctx, o.ExitCode, o.Stderr)
+	}
 	f := Failure{Unit: o.Unit, Result: result, Code: o.Env("EXIT_CODE"), Status: o.Env("EXIT_STATUS"), ExitCode: o.ExitCode}
 	if o.Lines == 0 {
 		o.Lines = 10
 	}
 	f.Restarts = restarts(ctx, o.Unit)
-	f.Log = lastLines(ctx, o.Unit, o.Env("INVOCATION_ID"), o.Lines)
+	invocation := ""
+	if o.Env("SERVICE_RESULT") != "" {
+		// In ExecStopPost= $INVOCATION_ID is the failed unit's run; in an OnFailure= unit it
+		// is that unit's own, so fall back to the unit's lines of this boot there.
+		invocation = o.Env("INVOCATION_ID")
+	}
+	f.Log = lastLines(ctx, o.Unit, invocation, o.Lines)
 	msg := f.Message()
 	if journal.Enabled() {
 		err := journal.Send(msg, journal.PriErr, map[string]string{
@@ -203,4 +222,40 @@ var systemdExit = map[string]string{
 	"233": "RUNTIME_DIRECTORY: the unit's RuntimeDirectory= could not be created",
 	"238": "STATE_DIRECTORY: the unit's StateDirectory= could not be created",
 	"243": "CREDENTIALS: a credential file is missing; did appagent.service start and write /run/appagent?",
+}
+
+func unitResult(ctx context.Context, unit string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property=Result", "--value", unit).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// exitContainer asks systemd to exit the container with code (what FailureAction=exit does).
+// --no-block: this runs inside a unit's job, and a blocking call would wait for itself.
+func exitContainer(ctx context.Context, code int, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "systemctl", "--no-block", "exit", fmt.Sprint(code)).CombinedOutput()
+	if err != nil && stderr != nil {
+		fmt.Fprintf(stderr, "appagent: systemctl exit %d: %v %s\n", code, err, out)
+	}
+}
+
+// EssentialExitCode returns the exit code the declaration gives unit (a listed name, or an
+// instance of a listed template such as foo@.socket), or exitcode.Essential.
+func EssentialExitCode(cfg *config.Config, unit string) int {
+	for _, u := range cfg.Units {
+		match := u.Name == unit
+		if i := strings.Index(u.Name, "@."); i >= 0 && !match {
+			match = strings.HasPrefix(unit, u.Name[:i+1]) && strings.HasSuffix(unit, u.Name[i+1:])
+		}
+		if match && u.ExitCode != 0 {
+			return u.ExitCode
+		}
+	}
+	return int(exitcode.Essential)
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 
+	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/units"
 )
@@ -12,7 +13,11 @@ import (
 // cmdReportFailure is run by systemd as ExecStopPost= of hook and essential units (hidden:
 // no summary, so it is not in the command list).
 func cmdReportFailure() *command {
-	var code int
+	var (
+		code    int
+		exit    bool
+		cfgPath string
+	)
 	return &command{
 		name:  "report-failure",
 		usage: "UNIT",
@@ -23,13 +28,21 @@ last log lines, to the journal (priority err, identifier appagent); the log forw
 it on the container's stdout. When the unit succeeded it does nothing.`,
 		exits: []exitcode.Code{exitcode.OK, exitcode.Usage},
 		flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&code, "exit-code", int(exitcode.Essential), "the container's exit code when this unit fails")
+			fs.IntVar(&code, "exit-code", -1, "the container's exit code when this unit fails (default: the unit's exit_code in the declaration, else 17)")
+			fs.BoolVar(&exit, "exit", false, "after the report, exit the container with the code (OnFailure= of essential units that are not services)")
+			fs.StringVar(&cfgPath, "config", config.DefaultPath, "the image's declaration")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
 			if len(args) != 1 {
 				return exitcode.Withf(exitcode.Usage, "expected one unit name")
 			}
-			return units.ReportFailure(ctx, units.ReportOptions{Unit: args[0], ExitCode: code, Env: os.Getenv, Stderr: env.stderr})
+			if code < 0 {
+				code = int(exitcode.Essential)
+				if cfg, err := config.Load(cfgPath); err == nil {
+					code = units.EssentialExitCode(cfg, args[0])
+				}
+			}
+			return units.ReportFailure(ctx, units.ReportOptions{Unit: args[0], ExitCode: code, Exit: exit, Env: os.Getenv, Stderr: env.stderr})
 		},
 	}
 }
