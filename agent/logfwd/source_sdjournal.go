@@ -281,14 +281,20 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 		}
 		if n > 0 {
 			entries, err := parseBatch(buf[:used], make([]Entry, 0, n))
-			if !send(sdBatch{entries: entries, err: err}) || err != nil {
+			if err != nil || len(entries) == 0 {
+				send(sdBatch{entries: entries, err: fmt.Errorf("read the journal: %d entries expected, %d parsed: %v", n, len(entries), err)})
 				return
 			}
-			sinceOpen += len(entries)
-			if sinceOpen >= sdRecycle {
+			// The reader owns the batch once it is sent: take what is needed first.
+			lastCursor := entries[len(entries)-1].Cursor
+			if !send(sdBatch{entries: entries}) {
+				return
+			}
+			sinceOpen += int(n)
+			if sinceOpen >= sdRecycle && lastCursor != "" {
 				// Drop the handle's mappings of the journal files (see sdRecycle).
 				C.lf_close(j)
-				o.AfterCursor = entries[len(entries)-1].Cursor
+				o.AfterCursor = lastCursor
 				var pending bool
 				if j, pending, err = sdOpen(cdir, o); err != nil {
 					j = nil
