@@ -486,3 +486,49 @@ func TestEssentialMountFailsNspawn(t *testing.T) {
 		t.Errorf("the report has no log lines of the mount:\n%s", c.Output())
 	}
 }
+
+// Every kind of listed unit together with all hooks: the drop-ins create no ordering cycle
+// (systemd would log "Found ordering cycle" and drop a job) and the system comes up.
+func TestNoOrderingCycleNspawn(t *testing.T) {
+	nspawn.Require(t)
+	files := hookFiles(`volume:
+  path: /data
+units:
+  - name: app.service
+    essential: true
+  - name: tick.timer
+    essential: true
+  - name: echo.socket
+    essential: true
+  - name: echo@.service
+hooks:
+  configure: /usr/local/bin/hook configure
+  upgrade: /usr/local/bin/hook upgrade
+`)
+	files["/etc/systemd/system/tick.timer"] = "[Timer]\nOnActiveSec=1h\n\n[Install]\nWantedBy=timers.target\n"
+	files["/etc/systemd/system/tick.service"] = "[Service]\nType=oneshot\nExecStart=/bin/true\n"
+	files["/etc/systemd/system/echo.socket"] = "[Socket]\nListenStream=/run/echo.sock\nAccept=yes\n\n[Install]\nWantedBy=sockets.target\n"
+	files["/etc/systemd/system/echo@.service"] = "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"
+	c := nspawn.Boot(t, nspawn.Options{Files: files, Prepare: true, Setup: func(t testing.TB, root string) {
+		enableApp(t, root)
+		for _, l := range []struct{ dir, unit string }{{"timers.target.wants", "tick.timer"}, {"sockets.target.wants", "echo.socket"}} {
+			os.MkdirAll(filepath.Join(root, "etc/systemd/system", l.dir), 0o755)
+			if err := os.Symlink("/etc/systemd/system/"+l.unit, filepath.Join(root, "etc/systemd/system", l.dir, l.unit)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}})
+	waitRunning(t, c)
+	if j := c.MustExec("journalctl", "--no-pager", "-b"); strings.Contains(strings.ToLower(j), "ordering cycle") {
+		t.Errorf("ordering cycle:\n%s", j)
+	}
+	for _, u := range []string{"tick.timer", "echo.socket", "app.service"} {
+		if got := c.MustExec("systemctl", "is-active", u); got != "active" {
+			t.Errorf("%s is %s", u, got)
+		}
+	}
+	if hookDone, timer := monotonic(t, c, "appagent-configure.service", "ActiveEnterTimestampMonotonic"),
+		monotonic(t, c, "tick.timer", "ActiveEnterTimestampMonotonic"); timer < hookDone {
+		t.Errorf("tick.timer started before the configure hook finished")
+	}
+}
