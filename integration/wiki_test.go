@@ -226,10 +226,17 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 		t.Errorf("backup %s lacks the database dump or the upload:\n%s", backup, list)
 	}
 	c3.MustExec("cp", "/data/backup/"+backup, "/xfer/")
+	// A key pair for the sshd check below, made where ssh-keygen surely exists.
+	c3.MustExec("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wiki-test", "-f", "/xfer/id_test")
+	pub, err := os.ReadFile(filepath.Join(xfer, "id_test.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	wikiStop(t, c3)
 	c3.Remove()
 
-	c4 := run(v2, podman.NewVolume(t))
+	// A fresh volume, with sshd asked for (SSHD, SSH_AUTHORIZED_KEYS).
+	c4 := run(v2, podman.NewVolume(t), "SSHD=true", "SSH_AUTHORIZED_KEYS="+strings.TrimSpace(string(pub)))
 	wikiReady(t, c4, "fresh container for the restore")
 	if out, _, _, _ := c4.Exec("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", wikiPageURL("raw")); strings.TrimSpace(out) == "200" {
 		t.Fatalf("a fresh wiki already has the test page")
@@ -238,6 +245,12 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 	wikiCheckPage(t, c4, "restored from the backup")
 	if out := c4.MustExec("find", "/var/lib/mediawiki/images/", "-name", "Pixel.png"); out == "" {
 		t.Errorf("the restored wiki lacks the uploaded Pixel.png")
+	}
+
+	// sshd runs and lets root in with the key (from inside the container: loopback only).
+	if out, errs, code, _ := c4.Exec("ssh", "-i", "/xfer/id_test", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null", "root@127.0.0.1", "echo logged-in-as-$(id -un)"); code != 0 || strings.TrimSpace(out) != "logged-in-as-root" {
+		t.Errorf("ssh root@127.0.0.1 with SSHD=true and the test's key: exit %d %q\n%s", code, out, errs)
 	}
 
 	// A failing backup mails the administrator through msmtp: the SMTP sink listens on
@@ -346,7 +359,9 @@ func wikiCheckLogs(t *testing.T, c *podman.Container) {
 		time.Sleep(time.Second)
 	}
 	if !ok() {
-		t.Errorf("podman logs lacks MariaDB's (mariadbd: ready for connections) or Apache's (apache2-access: GET /mediawiki/) lines; last lines:\n%s", wikiTail(logs, 40))
+		agent, _, _, _ := c.Exec("journalctl", "--no-pager", "-o", "short-precise", "-u", "appagent.service")
+		t.Errorf("podman logs lacks MariaDB's (mariadbd: ready for connections) or Apache's (apache2-access: GET /mediawiki/) lines; last lines:\n%s\nthe agent's journal:\n%s",
+			wikiTail(logs, 40), wikiTail(agent, 40))
 	}
 }
 
