@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/appagent/appagent/testing/nspawn"
 )
 
 // TestMain lets the test binary act as `appagent keeper` for StartKeeper.
@@ -29,7 +31,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// nspawn.Main runs the tests and removes the harness's work directory (the benchmark
+	// boots a container).
+	nspawn.Main(m)
 }
 
 // keeperPID asks the kernel who listens on the keeper socket.
