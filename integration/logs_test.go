@@ -125,7 +125,8 @@ func TestLogsPodman(t *testing.T) {
 	}
 
 	t.Run("unit lines at boot", func(t *testing.T) {
-		waitLines(t, c.Logs, "boot-line", 500, 30*time.Second)
+		logs := waitLines(t, c.Logs, "boot-line", 500, 30*time.Second)
+		checkEarlyEntries(t, logs)
 	})
 
 	t.Run("agent restarts mid-run", func(t *testing.T) {
@@ -314,6 +315,39 @@ func TestLogsNspawnPipe(t *testing.T) {
 	waitLines(t, c.Output, "nspawn-line", 20000, 60*time.Second)
 }
 
+// checkEarlyEntries: on its first start the agent forwards what the journal got before the
+// agent ran (from the start of the container's boot).
+func checkEarlyEntries(t *testing.T, logs string) {
+	t.Helper()
+	journal := strings.Index(logs, "Journal started")
+	agent := strings.Index(logs, "Starting appagent.service")
+	if journal < 0 || agent < 0 || journal > agent {
+		t.Errorf("entries from before the agent started are missing: 'Journal started' at %d, 'Starting appagent.service' at %d", journal, agent)
+	}
+}
+
+// TestLogsNoKeeperConsole: systemd started directly (no appagent init, so no keeper): the
+// agent falls back to /dev/console, which nspawn provides.
+func TestLogsNoKeeperConsole(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files: map[string]string{
+			"/etc/appagent/appagent.yaml":       logsConfig,
+			"/etc/systemd/system/lines.service": linesUnit,
+		},
+		Setup:   func(t testing.TB, root string) { enableUnit(t, root, "lines.service") },
+		Prepare: true,
+		Init:    []string{"/lib/systemd/systemd"},
+	})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatalf("systemd did not come up: %v", err)
+	}
+	waitLines(t, c.Output, "boot-line", 500, 30*time.Second)
+	if j, _, _, _ := c.Exec("journalctl", "-u", "appagent", "--no-pager"); !strings.Contains(j, "to=/dev/console") {
+		t.Errorf("the agent does not say it writes to /dev/console:\n%s", j)
+	}
+}
+
 // enableUnit enables a unit of /etc/systemd/system in a container root (host path).
 func enableUnit(t testing.TB, root, unit string) {
 	link := filepath.Join(root, "etc/systemd/system/multi-user.target.wants", unit)
@@ -372,7 +406,7 @@ func TestLogsNspawnJournalctlSource(t *testing.T) {
 	if v := c.MustExec("/usr/bin/appagent", "version"); !strings.Contains(v, "journal: journalctl") {
 		t.Fatalf("not the journalctl build: %s", v)
 	}
-	waitLines(t, c.Output, "boot-line", 500, 30*time.Second)
+	checkEarlyEntries(t, waitLines(t, c.Output, "boot-line", 500, 30*time.Second))
 	run(t, c, "jctlburst", `seq 1 20000 | sed "s/^/jctl-line /"`)
 	time.Sleep(100 * time.Millisecond)
 	c.MustExec("systemctl", "restart", "appagent.service")
