@@ -136,7 +136,10 @@ func TestLogsPodman(t *testing.T) {
 			time.Sleep(150 * time.Millisecond)
 			c.MustExec("systemctl", "restart", "appagent.service")
 		}
-		waitLines(t, c.Logs, "restart-line", n, 90*time.Second)
+		logs := waitLines(t, c.Logs, "restart-line", n, 90*time.Second)
+		if strings.Contains(logs, "no longer has the last entry written") {
+			t.Errorf("a clean restart was reported as a gap")
+		}
 	})
 
 	t.Run("burst of 100000 lines", func(t *testing.T) {
@@ -411,4 +414,37 @@ func TestLogsNspawnJournalctlSource(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	c.MustExec("systemctl", "restart", "appagent.service")
 	waitLines(t, c.Output, "jctl-line", 20000, 60*time.Second)
+}
+
+// TestLogsGapWarned: when entries the agent had not written yet were rotated away while it
+// was down, it says so instead of losing them silently.
+func TestLogsGapWarned(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": logsConfig},
+		Prepare: true,
+		Console: "pipe",
+	})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatalf("systemd did not come up: %v", err)
+	}
+	c.MustExec("systemctl", "stop", "appagent.service")
+	c.MustExec("systemd-run", "--wait", "--quiet", "--unit", "lost", "/bin/sh", "-c", `seq 1 100 | sed "s/^/lost-line /"`)
+	// Archive the active file and delete every archived one: the stored cursor's entry and
+	// the 100 lines are gone.
+	c.MustExec("journalctl", "--rotate")
+	c.MustExec("journalctl", "--vacuum-files=1")
+	c.MustExec("systemctl", "start", "appagent.service")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out := c.Output()
+		if strings.Contains(out, "no longer has the last entry written") {
+			break
+		}
+		if time.Now().After(deadline) {
+			j, _, _, _ := c.Exec("journalctl", "-u", "appagent", "--no-pager")
+			t.Fatalf("no warning about the lost entries on stdout; agent's journal:\n%s", j)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
