@@ -448,3 +448,31 @@ func TestLogsGapWarned(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestLogsUnitFilter: APPAGENT_LOG_UNITS in the container's environment keeps only that
+// unit's lines and systemd's messages about it.
+func TestLogsUnitFilter(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files: map[string]string{
+			"/etc/appagent/appagent.yaml":       logsConfig,
+			"/etc/systemd/system/lines.service": linesUnit,
+		},
+		Setup:   func(t testing.TB, root string) { enableUnit(t, root, "lines.service") },
+		Prepare: true,
+		Console: "pipe",
+		Env:     []string{"APPAGENT_LOG_UNITS=lines"},
+	})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatalf("systemd did not come up: %v", err)
+	}
+	out := waitLines(t, c.Output, "boot-line", 500, 30*time.Second)
+	if !strings.Contains(out, "systemd[1]: Starting lines.service") {
+		t.Errorf("systemd's message about the unit is missing")
+	}
+	for _, other := range []string{"appagent[", "systemd-journald[", "Starting appagent.service"} {
+		if strings.Contains(out, other) {
+			t.Errorf("filtered output has %q", other)
+		}
+	}
+}
