@@ -40,8 +40,10 @@ It stops cleanly on SIGTERM.`,
 
 // agentTasks lists the agent's tasks; each issue's package adds its own.
 func agentTasks(log hclog.Logger) []service.Task {
-	// params first: units ordered After=appagent.service need its files (agent/params).
-	return []service.Task{&params.Task{}, &logfwd.Task{}}
+	// logfwd first, so that a failure of a later task still reaches the container's stdout
+	// (the forwarder drains at stop). Units ordered After=appagent.service wait for READY=1,
+	// which is sent once every task started, so params' files are there before them.
+	return []service.Task{&logfwd.Task{}, &params.Task{}}
 }
 
 func envOr(name, def string) string {
