@@ -461,7 +461,7 @@ func TestEssentialMountFailsNspawn(t *testing.T) {
 	nspawn.Require(t)
 	c := nspawn.Boot(t, nspawn.Options{
 		Files: map[string]string{
-			"/etc/appagent/appagent.yaml": "volume:\n  path: /data\nunits:\n  - name: mnt-x.mount\n    essential: true\n    exit_code: 44\n",
+			"/etc/appagent/appagent.yaml":     "volume:\n  path: /data\nunits:\n  - name: mnt-x.mount\n    essential: true\n    exit_code: 44\n",
 			"/etc/systemd/system/mnt-x.mount": "[Mount]\nWhat=/dev/nonexistent-disk\nWhere=/mnt/x\nType=ext4\n\n[Install]\nWantedBy=multi-user.target\n",
 		},
 		Setup: func(t testing.TB, root string) {
