@@ -171,9 +171,13 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 	return nil
 }
 
+// queryTimeout bounds each question to systemd or journald: the report runs inside a unit's
+// stop (ExecStopPost=), which must not hold up a container's shutdown.
+const queryTimeout = 2 * time.Second
+
 // restarts asks systemd whether the unit has a Restart= policy.
 func restarts(ctx context.Context, unit string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property=Restart", "--value", unit).Output()
 	if err != nil {
@@ -185,10 +189,13 @@ func restarts(ctx context.Context, unit string) bool {
 
 // lastLines reads the unit's own output of this run (its invocation id) from the journal.
 func lastLines(ctx context.Context, unit, invocation string, n int) []string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*queryTimeout)
 	defer cancel()
-	// The unit's last lines may still be in journald's stream buffer; --sync waits for them.
-	_ = exec.CommandContext(ctx, "journalctl", "--sync").Run()
+	// The unit's last lines may still be in journald's stream buffer; --sync waits for them
+	// (bounded: journald may be busy or stopping).
+	sctx, scancel := context.WithTimeout(ctx, queryTimeout)
+	_ = exec.CommandContext(sctx, "journalctl", "--sync").Run()
+	scancel()
 	args := []string{"--no-pager", "-o", "cat", "-n", fmt.Sprint(n)}
 	if invocation != "" {
 		args = append(args, "_SYSTEMD_INVOCATION_ID="+invocation)
@@ -225,7 +232,7 @@ var systemdExit = map[string]string{
 }
 
 func unitResult(ctx context.Context, unit string) string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property=Result", "--value", unit).Output()
 	if err != nil {
