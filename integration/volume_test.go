@@ -175,6 +175,9 @@ func TestVolumeLifecycleNspawn(t *testing.T) {
 	if got := c3.MustExec("cat", "/opt/newpath/hello"); got != "new path" {
 		t.Errorf("new path through its symlink: %q", got)
 	}
+	if got := c3.MustExec("/usr/bin/appagent", "upgrade", "--plan", "--json"); !strings.Contains(got, `"kind": "up-to-date"`) {
+		t.Errorf("appagent upgrade --plan --json in the upgraded container: %s", got)
+	}
 	backups, _ := filepath.Glob(filepath.Join(vol, ".appagent/backup/*/files/etc/app/a.conf"))
 	if len(backups) != 1 || readVol(t, "/", backups[0]) != "A1\n" {
 		t.Errorf("backup of a.conf: %v", backups)
