@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -490,3 +491,27 @@ func TestPlantedStateFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestProgressLines(t *testing.T) {
+	var out syncBuf
+	p := startProgress(&out, "populating /data", 10, 2e6, time.Millisecond)
+	p.add(1e6)
+	time.Sleep(20 * time.Millisecond)
+	p.add(1e6)
+	p.finish()
+	s := out.String()
+	if !strings.Contains(s, "appagent: populating /data: 1 of 10 files, 1.0 MB of 2.0 MB") && !strings.Contains(s, "2 of 10 files") {
+		t.Errorf("no progress line:\n%s", s)
+	}
+	if !strings.Contains(s, "done, 2 files, 2.0 MB") {
+		t.Errorf("no summary line:\n%s", s)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
