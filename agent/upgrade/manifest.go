@@ -199,6 +199,14 @@ func BuildManifest(tmpl string, paths []string) (*Manifest, error) {
 			return nil
 		}
 		rel := strings.TrimPrefix(p, strings.TrimSuffix(tmpl, "/")+"/")
+		// Only the listed paths and their parents: a tree left in the template by an
+		// earlier prepare with a longer list is not part of this build.
+		if !wanted(rel, paths) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		var st unix.Stat_t
 		if err := unix.Lstat(p, &st); err != nil {
 			return fmt.Errorf("stat %s: %w", p, err)
@@ -279,6 +287,16 @@ func BuildManifest(tmpl string, paths []string) (*Manifest, error) {
 		}
 	}
 	return m, nil
+}
+
+// wanted: rel is a listed path, inside one, or a parent of one.
+func wanted(rel string, paths []string) bool {
+	for _, p := range paths {
+		if under(rel, p) || strings.HasPrefix(p, rel+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // under tells whether rel is root or inside it (relative paths).

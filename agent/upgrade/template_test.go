@@ -99,3 +99,20 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestPrepareAgainShorterList: a second prepare with a shorter list describes only what is
+// listed now (a tree left in the template by the first is not part of the build).
+func TestPrepareAgainShorterList(t *testing.T) {
+	root, _ := testImage(t, map[string]string{"etc/a/x": "1", "etc/b/y": "2"}, "version: 1\nvolume:\n  paths: [/etc/a, /etc/b]\n")
+	cfg, _ := config.Parse("appagent.yaml", []byte("version: 1\nvolume:\n  paths: [/etc/a]\n"))
+	if err := Prepare(root, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseManifest("m", mustRead(t, filepath.Join(root, "usr/share/appagent/manifest.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Get("etc/b/y") != nil || m.Get("etc/b") != nil || m.Get("etc/a/x") == nil || m.Get("etc") == nil {
+		t.Errorf("manifest entries: %+v", m.Entries)
+	}
+}
