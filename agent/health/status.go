@@ -164,32 +164,32 @@ func Collect(ctx context.Context, o Options) *Status {
 	if f, err := o.Systemd.Failed(ctx); err == nil && f != nil {
 		st.FailedUnits = f
 	}
-	names := []struct {
-		name      string
-		essential bool
-	}{{units.AgentUnit, true}}
+	names := []string{units.AgentUnit}
+	essential := []bool{true}
 	for _, u := range cfg.Units {
-		names = append(names, struct {
-			name      string
-			essential bool
-		}{u.Name, u.Essential})
+		names = append(names, u.Name)
+		essential = append(essential, u.Essential)
 	}
-	for _, n := range names {
-		u := Unit{Name: n.name, Essential: n.essential}
-		p, err := o.Systemd.Unit(ctx, n.name)
-		if err != nil {
-			u.LoadState, u.Problem = "unknown", err.Error()
+	hooks := declaredHooks(cfg)
+	for _, h := range hooks {
+		names = append(names, h.Unit)
+	}
+	props, errs := o.Systemd.Units(ctx, names)
+	for i := range essential {
+		u := Unit{Name: names[i], Essential: essential[i]}
+		if errs[i] != nil {
+			u.LoadState, u.Problem = "unknown", errs[i].Error()
 		} else {
-			fillUnit(&u, p)
+			fillUnit(&u, props[i])
 		}
 		st.Units = append(st.Units, u)
 	}
-	for _, h := range declaredHooks(cfg) {
-		p, err := o.Systemd.Unit(ctx, h.Unit)
-		if err != nil {
+	for k, h := range hooks {
+		i := len(essential) + k
+		if errs[i] != nil {
 			h.State = "unknown"
 		} else {
-			hookState(&h, p)
+			hookState(&h, props[i])
 		}
 		st.Hooks = append(st.Hooks, h)
 	}

@@ -146,6 +146,14 @@ func (f *fakeSystemd) Unit(_ context.Context, n string) (UnitProps, error) {
 	}
 	return UnitProps{LoadState: "not-found", ActiveState: "inactive", SubState: "dead"}, nil
 }
+func (f *fakeSystemd) Units(ctx context.Context, names []string) ([]UnitProps, []error) {
+	ps := make([]UnitProps, len(names))
+	errs := make([]error, len(names))
+	for i, n := range names {
+		ps[i], errs[i] = f.Unit(ctx, n)
+	}
+	return ps, errs
+}
 func (f *fakeSystemd) Failed(context.Context) ([]string, error) { return f.failed, nil }
 func (f *fakeSystemd) Close()                                   {}
 
@@ -233,6 +241,20 @@ func TestMissingFilesAreUnknown(t *testing.T) {
 		Paths: Paths{ParamsStatus: "/nonexistent/p.json", ImageBuildID: "/nonexistent/b"}})
 	if st.State != Ready || st.Volume.Format != nil || st.Volume.BuildID != "" || st.Parameters != nil || !st.Volume.ReviewKnown {
 		t.Errorf("%+v %+v", st, st.Volume)
+	}
+}
+
+func TestUnitPath(t *testing.T) {
+	for name, want := range map[string]string{
+		"appagent.service":         "/org/freedesktop/systemd1/unit/appagent_2eservice",
+		"apache2.service":          "/org/freedesktop/systemd1/unit/apache2_2eservice",
+		"systemd-journald.service": "/org/freedesktop/systemd1/unit/systemd_2djournald_2eservice",
+		"2fa@x.service":            "/org/freedesktop/systemd1/unit/_32fa_40x_2eservice",
+		"":                         "/org/freedesktop/systemd1/unit/_",
+	} {
+		if got := string(UnitPath(name)); got != want {
+			t.Errorf("%q: got %s want %s", name, got, want)
+		}
 	}
 }
 

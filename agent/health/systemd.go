@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -14,6 +15,8 @@ type Systemd interface {
 	SystemState(ctx context.Context) (string, error)
 	// Unit returns a unit's properties (Unit and, for services, Service interface).
 	Unit(ctx context.Context, name string) (UnitProps, error)
+	// Units is Unit for several units at once (one round trip's latency, not one per unit).
+	Units(ctx context.Context, names []string) ([]UnitProps, []error)
 	// Failed lists every unit in the failed state.
 	Failed(ctx context.Context) ([]string, error)
 	Close()
@@ -69,36 +72,95 @@ func (s *dbusSystemd) SystemState(ctx context.Context) (string, error) {
 	return st, nil
 }
 
+// unitProps and serviceProps are the properties read per unit, one Properties.Get each,
+// all sent at once: ~15 µs a property, where one GetAll of every interface costs ~2 ms.
+var (
+	unitProps    = []string{"LoadState", "ActiveState", "SubState", "StateChangeTimestamp", "ActiveEnterTimestamp", "ConditionResult", "ConditionTimestamp"}
+	serviceProps = []string{"Result", "NRestarts", "ExecMainCode", "ExecMainStatus"}
+)
+
+// UnitPath is the D-Bus object path of a unit (sd_bus_path_encode): reading it makes
+// systemd load a unit nothing pulled in yet, so a masked or missing unit shows as such.
+// (LoadUnit would do the same, but as the first call on a fresh private connection it was
+// seen to get no answer: 17 times in 20 on systemd 252.)
+func UnitPath(name string) dbus.ObjectPath {
+	var b strings.Builder
+	b.WriteString("/org/freedesktop/systemd1/unit/")
+	if name == "" {
+		b.WriteByte('_')
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9' && i > 0) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "_%02x", c)
+		}
+	}
+	return dbus.ObjectPath(b.String())
+}
+
 func (s *dbusSystemd) Unit(ctx context.Context, name string) (UnitProps, error) {
-	var p UnitProps
-	var path dbus.ObjectPath
-	// LoadUnit loads a unit that nothing pulled in yet, so a masked or missing unit shows
-	// as such instead of an error.
-	if err := s.mgr.CallWithContext(ctx, "org.freedesktop.systemd1.Manager.LoadUnit", 0, name).Store(&path); err != nil {
-		return p, fmt.Errorf("systemd LoadUnit %s: %w", name, err)
+	ps, errs := s.Units(ctx, []string{name})
+	return ps[0], errs[0]
+}
+
+// Units reads the properties of several units with every request sent before the first
+// answer is awaited.
+func (s *dbusSystemd) Units(ctx context.Context, names []string) ([]UnitProps, []error) {
+	type pending struct {
+		unit, svc []*dbus.Call
 	}
-	obj := s.conn.Object("org.freedesktop.systemd1", path)
-	// An empty interface name returns the properties of every interface in one call.
-	var props map[string]dbus.Variant
-	if err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, "").Store(&props); err != nil {
-		return p, fmt.Errorf("systemd properties of %s: %w", name, err)
+	all := make([]pending, len(names))
+	for i, n := range names {
+		obj := s.conn.Object("org.freedesktop.systemd1", UnitPath(n))
+		for _, p := range unitProps {
+			all[i].unit = append(all[i].unit, obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, "org.freedesktop.systemd1.Unit", p))
+		}
+		if strings.HasSuffix(n, ".service") {
+			for _, p := range serviceProps {
+				all[i].svc = append(all[i].svc, obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, "org.freedesktop.systemd1.Service", p))
+			}
+		}
 	}
-	str := func(k string) string { s, _ := props[k].Value().(string); return s }
-	u64 := func(k string) uint64 { v, _ := props[k].Value().(uint64); return v }
-	p.LoadState, p.ActiveState, p.SubState = str("LoadState"), str("ActiveState"), str("SubState")
-	p.StateChange, p.ActiveEnter = u64("StateChangeTimestamp"), u64("ActiveEnterTimestamp")
-	p.ConditionResult, _ = props["ConditionResult"].Value().(bool)
-	p.ConditionTimestamp = u64("ConditionTimestamp")
-	if _, ok := props["ExecMainStatus"]; ok {
-		p.IsService = true
-		p.Result = str("Result")
-		p.NRestarts, _ = props["NRestarts"].Value().(uint32)
-		p.ExecMainCode, _ = props["ExecMainCode"].Value().(int32)
-		p.ExecMainStatus, _ = props["ExecMainStatus"].Value().(int32)
-	} else {
-		p.Result = str("Result") // timers, sockets, mounts have a Result too
+	props := make([]UnitProps, len(names))
+	errs := make([]error, len(names))
+	for i, n := range names {
+		vals := map[string]any{}
+		for k, c := range all[i].unit {
+			<-c.Done
+			var v dbus.Variant
+			if err := c.Store(&v); err != nil {
+				if errs[i] == nil {
+					errs[i] = fmt.Errorf("systemd: %s of %s: %w", unitProps[k], n, err)
+				}
+				continue
+			}
+			vals[unitProps[k]] = v.Value()
+		}
+		for k, c := range all[i].svc {
+			<-c.Done
+			var v dbus.Variant
+			if err := c.Store(&v); err == nil {
+				vals[serviceProps[k]] = v.Value()
+			}
+		}
+		p := &props[i]
+		str := func(k string) string { s, _ := vals[k].(string); return s }
+		u64 := func(k string) uint64 { v, _ := vals[k].(uint64); return v }
+		p.LoadState, p.ActiveState, p.SubState = str("LoadState"), str("ActiveState"), str("SubState")
+		p.StateChange, p.ActiveEnter = u64("StateChangeTimestamp"), u64("ActiveEnterTimestamp")
+		p.ConditionResult, _ = vals["ConditionResult"].(bool)
+		p.ConditionTimestamp = u64("ConditionTimestamp")
+		if _, ok := vals["ExecMainStatus"]; ok {
+			p.IsService = true
+			p.Result = str("Result")
+			p.NRestarts, _ = vals["NRestarts"].(uint32)
+			p.ExecMainCode, _ = vals["ExecMainCode"].(int32)
+			p.ExecMainStatus, _ = vals["ExecMainStatus"].(int32)
+		}
 	}
-	return p, nil
+	return props, errs
 }
 
 func (s *dbusSystemd) Failed(ctx context.Context) ([]string, error) {

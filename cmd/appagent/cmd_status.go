@@ -87,7 +87,7 @@ As a probe:
 				if sd == nil {
 					sd, derr = health.Dial()
 				}
-				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				cctx, cancel := context.WithTimeout(ctx, 3*time.Second) // a probe must get an answer, even "not available"
 				defer cancel()
 				st := health.Collect(cctx, health.Options{Config: cfg, Systemd: sd, DialErr: derr})
 				if st.State == health.Unknown && sd != nil {
