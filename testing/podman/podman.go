@@ -261,13 +261,7 @@ func Run(t testing.TB, image string, o RunOptions) *Container {
 	return c
 }
 
-func (c *Container) cleanup() {
-	if c.t.Failed() {
-		c.t.Logf("podman: test failed; podman logs %s (last 50 lines):\n%s", c.Name, harness.Tail(c.Logs(), 50))
-		c.t.Logf("podman: container %s journal (last 50 lines):\n%s", c.Name, c.Journal(50))
-	}
-	c.Remove()
-}
+func (c *Container) cleanup() { c.Remove() }
 
 // Logs is `podman logs` (stdout and stderr, interleaved as podman stored them).
 func (c *Container) Logs() string {
@@ -433,9 +427,14 @@ func (c *Container) Journal(lines int) string {
 	return j.Stdout
 }
 
-// Remove removes the container at once (podman rm -f); cleanup calls it too.
+// Remove removes the container at once (podman rm -f); the cleanup calls it too. When the test
+// has failed by then, it first logs the last lines of `podman logs` and of the journal.
 func (c *Container) Remove() {
 	c.removeOnce.Do(func() {
+		if c.t.Failed() {
+			c.t.Logf("podman: test failed; podman logs %s (last 50 lines):\n%s", c.Name, harness.Tail(c.Logs(), 50))
+			c.t.Logf("podman: container %s journal (last 50 lines):\n%s", c.Name, c.Journal(50))
+		}
 		if r, err := podman(CommandTimeout, nil, "rm", "-f", "-v", "--time", "2", c.Name); err != nil || r.Code != 0 {
 			c.t.Errorf("podman: rm -f %s: exit %d %v %s", c.Name, r.Code, err, r.Stderr)
 		}
