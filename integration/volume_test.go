@@ -409,6 +409,15 @@ func TestVolumeReadOnlyPodman(t *testing.T) {
 
 	// Image v2, read-only too.
 	img2 := podman.Build(t, podman.BuildOptions{Containerfile: volContainerfile, Files: podmanFiles(volFilesV2())})
+
+	// What v2 would do, from `podman run --rm IMAGE --plan`: printed, nothing changed.
+	cp := podman.Run(t, img2, podman.RunOptions{Volume: vol, ReadOnly: true, Cmd: []string{"--plan"}})
+	if code, err := cp.Wait(60 * time.Second); err != nil || code != 0 {
+		t.Errorf("--plan: exit %d %v\n%s", code, err, cp.Logs())
+	}
+	if logs := cp.Logs(); !strings.Contains(logs, "keep+new") || !strings.Contains(logs, "/etc/app/b.conf") {
+		t.Errorf("--plan output:\n%s", logs)
+	}
 	c3 := podman.Run(t, img2, podman.RunOptions{Volume: vol, ReadOnly: true})
 	podmanRunning(t, c3)
 	got := c3.MustExec("sh", "-c", "cat /etc/app/a.conf /etc/app/b.conf /data/etc/app/b.conf.appagent-new /opt/newpath/hello /data/.appagent/format; test ! -e /etc/app/gone.conf && echo gone")
