@@ -154,7 +154,7 @@ func timeForwarder(b *testing.B, dir string, since time.Time, marker []byte, onL
 	b.Helper()
 	w := &markerWriter{marker: marker, seen: make(chan time.Time, 1), onLine: onLine}
 	task := &Task{ConfigPath: "/nonexistent", EnvPath: "/nonexistent", CursorFile: filepath.Join(b.TempDir(), "cursor"),
-		Output: w, Since: since, Source: func(o SourceOptions) (Source, string, error) {
+		Output: w, Since: since, JournalDirs: []string{}, Source: func(o SourceOptions) (Source, string, error) {
 			o.Directory = dir
 			return OpenSource(o)
 		}}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,28 @@ type Task struct {
 	QueueBytes int
 	// Since overrides where a first start begins (default: when PID 1 started).
 	Since time.Time
+	// JournalDirs are waited for at start (default /run/log/journal and /var/log/journal;
+	// empty: do not wait).
+	JournalDirs []string
+}
+
+// waitForJournal waits until one of dirs holds a journal file. The agent may start before
+// journald created its directory (appagent.service is ordered after journald's socket, not
+// after the service), and sd-journal does not notice a journal directory that appears after
+// it was opened: it would follow nothing.
+func waitForJournal(ctx context.Context, dirs []string, max time.Duration) bool {
+	deadline := time.Now().Add(max)
+	for {
+		for _, d := range dirs {
+			if m, _ := filepath.Glob(filepath.Join(d, "*", "*.journal")); len(m) > 0 {
+				return true
+			}
+		}
+		if len(dirs) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return len(dirs) == 0
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Name implements service.Task.
@@ -197,6 +220,12 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 		if so.Since.IsZero() {
 			so.Since = bootStart()
 		}
+	}
+	if t.JournalDirs == nil {
+		t.JournalDirs = []string{"/run/log/journal", "/var/log/journal"}
+	}
+	if !waitForJournal(ctx, t.JournalDirs, 10*time.Second) {
+		log.Warn("no journal files yet; following the journal anyway", "dirs", strings.Join(t.JournalDirs, ","))
 	}
 	src, name, err := t.Source(so)
 	if err != nil {

@@ -117,7 +117,7 @@ func newTestTask(t *testing.T, j *fakeJournal, out io.Writer, cursor string) *Ta
 		cursor = filepath.Join(dir, "logfwd.cursor")
 	}
 	return &Task{ConfigPath: cfg, EnvPath: env, CursorFile: cursor, Output: out, Source: j.open,
-		DrainIdle: 50 * time.Millisecond, Since: t0}
+		DrainIdle: 50 * time.Millisecond, Since: t0, JournalDirs: []string{}}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -330,5 +330,20 @@ func TestQueueBound(t *testing.T) {
 	}
 	if _, ok := q.popAll(items); ok {
 		t.Fatal("closed empty queue must say so")
+	}
+}
+
+func TestWaitForJournal(t *testing.T) {
+	dir := t.TempDir()
+	if waitForJournal(context.Background(), []string{dir}, 100*time.Millisecond) {
+		t.Fatal("an empty directory counts as a journal")
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		os.MkdirAll(filepath.Join(dir, "machine"), 0o755)
+		os.WriteFile(filepath.Join(dir, "machine", "system.journal"), nil, 0o644)
+	}()
+	if !waitForJournal(context.Background(), []string{"/nonexistent", dir}, 5*time.Second) {
+		t.Fatal("a journal file that appears later is not noticed")
 	}
 }
