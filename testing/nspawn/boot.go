@@ -315,6 +315,9 @@ func (c *Container) Stop(d time.Duration) (int, error) {
 	if exited, code := c.Exited(); exited {
 		return code, nil
 	}
+	// Keep the journal as it was before the stop for a failure log: a volatile journal
+	// (in the container's /run) is gone once the container exited.
+	c.lastJournal = c.Journal(50)
 	if harness.Alive(c.leader, c.lstart) {
 		if err := syscall.Kill(c.leader, SigRTMin3); err != nil && err != syscall.ESRCH {
 			return -1, fmt.Errorf("nspawn: signal PID 1 (host pid %d): %w", c.leader, err)
@@ -390,9 +393,9 @@ func (c *Container) cleanup() {
 		t := c.t
 		if t.Failed() && c.cmd != nil {
 			t.Logf("nspawn: test failed; container %s console (last 50 lines):\n%s", c.machine, harness.Tail(c.Output(), 50))
-			j := c.lastJournal
-			if exited, _ := c.Exited(); !exited || j == "" {
-				j = c.Journal(50)
+			j := c.Journal(50)
+			if exited, _ := c.Exited(); exited && c.lastJournal != "" && !hasEntries(j) {
+				j = "(read before the container was stopped; its journal was volatile)\n" + c.lastJournal
 			}
 			t.Logf("nspawn: container %s journal (last 50 lines):\n%s", c.machine, j)
 		}
@@ -409,6 +412,12 @@ func (c *Container) cleanup() {
 			t.Errorf("nspawn: cleanup: %v", err)
 		}
 	})
+}
+
+// hasEntries tells journalctl's output with entries from "-- No entries --" and errors.
+func hasEntries(j string) bool {
+	j = strings.TrimSpace(j)
+	return j != "" && !strings.HasPrefix(j, "(") && !strings.Contains(j, "-- No entries --")
 }
 
 // WriteFiles writes files (container path -> content) into root: mode 0755 when the content

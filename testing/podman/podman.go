@@ -218,7 +218,14 @@ type Container struct {
 	t    testing.TB
 	Name string
 
-	removeOnce sync.Once
+	removeOnce  sync.Once
+	lastJournal string // read before Stop, for the failure log
+}
+
+// hasEntries tells journalctl's output with entries from "-- No entries --" and errors.
+func hasEntries(j string) bool {
+	j = strings.TrimSpace(j)
+	return j != "" && !strings.HasPrefix(j, "(") && !strings.Contains(j, "-- No entries --")
 }
 
 // Run starts a container detached (--systemd=always, since podman detects systemd only for
@@ -358,6 +365,9 @@ func (c *Container) Stop(d time.Duration) (int, error) {
 	if status, code, err := c.State(); err != nil || status != "running" {
 		return code, err
 	}
+	// Keep the journal as it was before the stop for a failure log: a volatile journal
+	// (in the container's /run) is gone once the container exited.
+	c.lastJournal = c.Journal(50)
 	if r, err := podman(CommandTimeout, nil, "kill", "--signal", sig, c.Name); err != nil || r.Code != 0 {
 		return -1, fmt.Errorf("podman kill --signal %s %s: exit %d %v %s", sig, c.Name, r.Code, err, strings.TrimSpace(r.Stderr))
 	}
@@ -433,7 +443,11 @@ func (c *Container) Remove() {
 	c.removeOnce.Do(func() {
 		if c.t.Failed() {
 			c.t.Logf("podman: test failed; podman logs %s (last 50 lines):\n%s", c.Name, harness.Tail(c.Logs(), 50))
-			c.t.Logf("podman: container %s journal (last 50 lines):\n%s", c.Name, c.Journal(50))
+			j := c.Journal(50)
+			if c.lastJournal != "" && !hasEntries(j) {
+				j = "(read before the container was stopped; its journal was volatile)\n" + c.lastJournal
+			}
+			c.t.Logf("podman: container %s journal (last 50 lines):\n%s", c.Name, j)
 		}
 		if r, err := podman(CommandTimeout, nil, "rm", "-f", "-v", "--time", "2", c.Name); err != nil || r.Code != 0 {
 			c.t.Errorf("podman: rm -f %s: exit %d %v %s", c.Name, r.Code, err, r.Stderr)
