@@ -31,7 +31,7 @@ func (a *applier) apply(steps []Step) error {
 	var removals []Step
 	for _, s := range steps {
 		if s.Warn {
-			a.warn("%s %s: %s", s.Action, a.v.abs(s.Path), s.Reason)
+			a.warn("%s %s: %s", s.Action, a.v.abs(s.Path), s.Detail())
 		}
 		if s.Action == ActRemove {
 			removals = append(removals, s)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -162,18 +163,30 @@ func (p *Plan) WriteText(w io.Writer) {
 	if p.Backup != "" {
 		fmt.Fprintf(w, "changed and removed files are backed up first in %s\n", p.Backup)
 	}
+	if len(p.Steps) == 0 && len(p.Migrations) == 0 {
+		fmt.Fprintln(w, "no file changes; only the build id is recorded")
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tPATH\tWHY")
 	for _, s := range p.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Action, "/"+s.Path, s.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Action, "/"+s.Path, s.Detail())
 	}
 	for _, m := range p.Migrations {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", ActMigrate, m, "volume format migration")
 	}
 	tw.Flush()
-	if len(p.Steps) == 0 && len(p.Migrations) == 0 {
-		fmt.Fprintln(w, "no file changes; only the build id is recorded")
+}
+
+// Detail is the step's reason, naming the file written beside the user's where there is one.
+func (s Step) Detail() string {
+	switch s.Action {
+	case ActKeepNew:
+		return s.Reason + " (" + path.Base(s.Path) + SuffixNew + ")"
+	case ActAside:
+		return s.Reason + " (" + path.Base(s.Path) + SuffixOld + ")"
 	}
+	return s.Reason
 }
 
 // WriteJSON prints the plan for machines.
