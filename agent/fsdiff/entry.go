@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -239,7 +239,7 @@ func SaveManifest(path string, entries []Entry) error {
 
 // sortEntries orders entries by path, the order Compare and the manifest need.
 func sortEntries(es []Entry) {
-	sort.Slice(es, func(i, j int) bool { return es[i].Path < es[j].Path })
+	slices.SortFunc(es, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
 }
 
 // under tells whether p is dir or inside it.

@@ -87,7 +87,10 @@ func (w *Walker) read(p string) (local []Entry, subdirs []string, err error) {
 		return nil, nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	for _, name := range names {
-		cp := path.Join(p, name)
+		cp := p + "/" + name // p is clean and name has no slash: no path.Join (Clean) per entry
+		if p == "/" {
+			cp = "/" + name
+		}
 		if w.Skip != nil && w.Skip(cp) {
 			continue
 		}
