@@ -476,3 +476,66 @@ func TestLogsUnitFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsPodmanReadOnly: with --read-only (podman puts tmpfs on /run) forwarding and the
+// cursor work the same.
+func TestLogsPodmanReadOnly(t *testing.T) {
+	podman.Require(t)
+	img := buildLogsImage(t)
+	c := podman.Run(t, img, podman.RunOptions{ReadOnly: true})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatalf("systemd did not come up: %v\n%s", err, c.Logs())
+	}
+	waitLines(t, c.Logs, "boot-line", 500, 30*time.Second)
+	run(t, c, "rolines", `seq 1 20000 | sed "s/^/ro-line /"`)
+	time.Sleep(100 * time.Millisecond)
+	c.MustExec("systemctl", "restart", "appagent.service")
+	waitLines(t, c.Logs, "ro-line", 20000, 60*time.Second)
+}
+
+// TestLogsAgentKilled: an agent killed with SIGKILL mid-run (no drain, no final cursor) loses
+// nothing; at most the last batch it wrote may repeat.
+func TestLogsAgentKilled(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": logsConfig},
+		Prepare: true,
+		Console: "pipe",
+	})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatalf("systemd did not come up: %v", err)
+	}
+	const n = 50000
+	run(t, c, "killrun", fmt.Sprintf(`seq 1 %d | sed "s/^/kill-line /"`, n))
+	time.Sleep(50 * time.Millisecond)
+	// (systemctl kill fails in this container: "Failed to send signal SIGKILL to auxiliary
+	// processes: Input/output error"; kill the main process directly.)
+	c.MustExec("/bin/sh", "-c", "kill -KILL $(systemctl show -p MainPID --value appagent.service)")
+	// Restart=on-failure brings it back after RestartSec.
+	deadline := time.Now().Add(60 * time.Second)
+	var got []int
+	for time.Now().Before(deadline) {
+		got = numberedLines(c.Output(), "kill-line")
+		if len(got) > 0 && got[len(got)-1] == n {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	seen := make([]int, n+1)
+	for _, v := range got {
+		if v >= 1 && v <= n {
+			seen[v]++
+		}
+	}
+	repeats := 0
+	for i := 1; i <= n; i++ {
+		if seen[i] == 0 {
+			t.Fatalf("kill-line %d is missing after the agent was killed", i)
+		}
+		repeats += seen[i] - 1
+	}
+	t.Logf("%d lines repeated after SIGKILL (the batch written before the cursor was stored)", repeats)
+	if repeats > 4096 {
+		t.Errorf("%d lines repeated: more than one batch", repeats)
+	}
+}
