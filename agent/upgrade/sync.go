@@ -163,10 +163,14 @@ func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
 	}
 	p.Kind = KindUpgrade
 	if p.FromFormat == 0 {
-		p.FromFormat = 1
-		if st.Manifest == nil {
-			p.FromFormat = im.format // not made by appagent: no format to migrate from
+		if st.Manifest != nil {
+			// appagent writes the format before the manifest, so someone removed it; guessing
+			// could run migrations twice.
+			return nil, nil, exitcode.Withf(exitcode.Upgrade,
+				"the volume %s has %s but no %s; write the volume's format version (a number) to it, then start again",
+				volume, fileManifest, fileFormat)
 		}
+		p.FromFormat = im.format // not made by appagent: no format to migrate from
 	}
 	if p.Steps, err = planFiles(v, st.Manifest, m); err != nil {
 		return nil, nil, exitcode.Withf(exitcode.Upgrade, "planning the upgrade of %s: %w", volume, err)
@@ -254,9 +258,10 @@ func doPopulate(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	pr := startProgress(o.Out, "populating "+o.Volume, int64(p.Files), p.Bytes, o.ProgressEvery)
 	err := populate(v, im.tmpl, m, pr)
 	pr.finish()
+	// The format before the manifest: a volume with a manifest always has its format.
 	if err == nil {
-		if err = writeManifest(v, m); err == nil {
-			if err = writeFormat(v, im.format); err == nil {
+		if err = writeFormat(v, im.format); err == nil {
+			if err = writeManifest(v, m); err == nil {
 				err = commit(v, m)
 			}
 		}
@@ -305,6 +310,14 @@ func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	if err != nil {
 		return fail(err)
 	}
+	// Without migrations the format is final now, and is written before the manifest (a
+	// volume with a manifest always has its format). With migrations the old format stays
+	// until each step has run.
+	if len(p.Migrations) == 0 {
+		if err := writeFormat(v, im.format); err != nil {
+			return fail(err)
+		}
+	}
 	if err := writeManifest(v, m); err != nil {
 		return fail(err)
 	}
@@ -312,8 +325,6 @@ func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 		if err := runMigrations(v, p.Migrations, p.FromFormat, backup, o.Out); err != nil {
 			return fail(err)
 		}
-	} else if err := writeFormat(v, im.format); err != nil {
-		return fail(err)
 	}
 	if err := commit(v, m); err != nil {
 		return fail(err)

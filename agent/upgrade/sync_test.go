@@ -515,3 +515,34 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestAdoptVolumeWithoutManifest(t *testing.T) {
+	root1, cfg1 := testImage(t, filesV1, yamlV1)
+	vol := t.TempDir()
+	// A volume made by the talk's cp -n step, then edited: no .appagent at all.
+	os.MkdirAll(vol+"/etc/app", 0o755)
+	write(t, vol+"/etc/app/a.conf", "A-hand")
+	write(t, vol+"/etc/app/b.conf", "B1")
+	p, out, err := syncVol(t, root1, vol, cfg1)
+	if err != nil || p.Kind != KindUpgrade {
+		t.Fatalf("adopt: %+v %v\n%s", p, err, out)
+	}
+	if got := read(t, vol+"/etc/app/a.conf"); got != "A-hand" {
+		t.Errorf("a.conf = %q", got)
+	}
+	if got := read(t, vol+"/etc/app/a.conf.appagent-new"); got != "A1" {
+		t.Errorf("a.conf.appagent-new = %q", got)
+	}
+	noFile(t, vol+"/etc/app/b.conf.appagent-new")
+	if got := read(t, vol+"/var/lib/app/db"); got != "DB1" {
+		t.Errorf("db = %q", got)
+	}
+	if p, _, err := syncVol(t, root1, vol, cfg1); err != nil || p.Kind != KindUpToDate {
+		t.Errorf("after adoption: %+v %v", p, err)
+	}
+	// A removed format file is not guessed.
+	os.Remove(vol + "/.appagent/format")
+	if _, _, err := syncVol(t, root1, vol, cfg1); exitcode.Of(err) != exitcode.Upgrade || !strings.Contains(err.Error(), "format") {
+		t.Errorf("missing format: %v", err)
+	}
+}
