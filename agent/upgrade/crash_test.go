@@ -188,7 +188,7 @@ func crashFixture(t *testing.T) (root1, root2 string, userEdit func(vol string))
 	files2["etc/app/a.conf"] = "A2"
 	files2["etc/app/b.conf"] = "B2"
 	files2["etc/app/new.conf"] = "N2"
-	files2["usr/libexec/appagent/migrations/1-2"] = "#!/bin/sh\necho m >> \"$APPAGENT_VOLUME/var/lib/app/migrated\"\n"
+	files2["usr/libexec/appagent/migrations/1-2"] = "#!/bin/sh\necho m > \"$APPAGENT_VOLUME/var/lib/app/migrated\"\n"
 	root2, _ = testImage(t, files2, yamlV1+"  format: 2\n")
 	return root1, root2, func(vol string) {
 		write(t, vol+"/etc/app/b.conf", "B-user")
