@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/appagent/appagent/agent/exitcode"
 )
@@ -47,6 +48,8 @@ func runMigrations(v *vfs, chain []string, from int, backup string, out io.Write
 		fmt.Fprintf(out, "appagent: migration %s: running %s\n", name, step)
 		cmd := exec.Command(step)
 		cmd.Dir = v.path
+		// A killed appagent must not leave a step running beside the next start's rerun.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		cmd.Env = append(os.Environ(),
 			"APPAGENT_VOLUME="+v.path,
 			"APPAGENT_FORMAT_FROM="+strconv.Itoa(f),
