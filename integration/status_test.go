@@ -354,3 +354,48 @@ func BenchmarkStatusNspawn(b *testing.B) {
 	b.ReportMetric(float64(base.Microseconds())/1000/float64(b.N), "ms/systemctl")
 	b.ReportMetric(float64(status)/float64(base), "x_systemctl")
 }
+
+// An upgrade that meets a file both the user and the new image changed keeps the user's and
+// writes NAME.appagent-new beside it; status lists it until someone deletes it.
+func TestStatusUpgradeReviewNspawn(t *testing.T) {
+	nspawn.Require(t)
+	config := "volume:\n  path: /data\n  paths:\n    - /etc/app\n"
+	image := func(conf string) map[string]string {
+		return map[string]string{"/etc/appagent/appagent.yaml": config, "/etc/app/app.conf": conf}
+	}
+	c1 := nspawn.Boot(t, nspawn.Options{Files: image("v=1\n"), Prepare: true})
+	st, code := statusJSON(t, c1, "--wait=60s")
+	if code != 0 {
+		t.Fatalf("first boot: %s (exit %d): %s", st.State, code, st.Reason)
+	}
+	if st.Volume.Format == nil || *st.Volume.Format != 1 || st.Volume.BuildID == "" || st.Volume.BuildID != st.Volume.ImageBuildID {
+		t.Errorf("after populating: volume %+v", st.Volume)
+	}
+	if len(st.Volume.Review) != 0 || !st.Volume.ReviewKnown {
+		t.Errorf("nothing to review after the first boot: %+v", st.Volume)
+	}
+	c1.MustExec("sh", "-c", "echo 'v=1 # mine' > /data/etc/app/app.conf")
+	if code, err := c1.Stop(30 * time.Second); err != nil || code != 0 {
+		t.Fatalf("stop: exit %d %v", code, err)
+	}
+
+	c2 := nspawn.Boot(t, nspawn.Options{Files: image("v=2\n"), Prepare: true, Volume: c1.Volume()})
+	st, code = statusJSON(t, c2, "--wait=60s")
+	if code != 0 {
+		t.Fatalf("after the upgrade: %s (exit %d): %s\n%s", st.State, code, st.Reason, c2.Output())
+	}
+	if st.Volume.BuildID != st.Volume.ImageBuildID || st.Volume.BuildID == "" {
+		t.Errorf("the volume's build id %q is not the new image's %q", st.Volume.BuildID, st.Volume.ImageBuildID)
+	}
+	want := []string{"/data/etc/app/app.conf.appagent-new"}
+	if !reflect.DeepEqual(st.Volume.Review, want) || !st.Volume.ReviewKnown {
+		t.Errorf("review %v (known %v), want %v", st.Volume.Review, st.Volume.ReviewKnown, want)
+	}
+	if table := c2.MustExec("/usr/bin/appagent", "status"); !strings.Contains(table, "REVIEW   1 file(s) from upgrades to merge by hand") {
+		t.Errorf("table lacks the review line:\n%s", table)
+	}
+	c2.MustExec("rm", "/data/etc/app/app.conf.appagent-new")
+	if st, _ = statusJSON(t, c2); len(st.Volume.Review) != 0 {
+		t.Errorf("after the file was removed: review %v", st.Volume.Review)
+	}
+}

@@ -36,9 +36,9 @@ func (st *Status) WriteTable(w io.Writer) {
 		orDash(v.BuildID), orDash(v.ImageBuildID))
 	switch {
 	case !v.ReviewKnown:
-		fmt.Fprintln(w, "REVIEW   unknown: the last upgrade's record could not be read")
+		fmt.Fprintln(w, "REVIEW   unknown: an upgrade record could not be read")
 	case len(v.Review) > 0:
-		fmt.Fprintf(w, "REVIEW   the last upgrade left %d file(s) to merge by hand:\n", len(v.Review))
+		fmt.Fprintf(w, "REVIEW   %d file(s) from upgrades to merge by hand (then delete them):\n", len(v.Review))
 		for _, r := range v.Review {
 			fmt.Fprintf(w, "           %s\n", r)
 		}

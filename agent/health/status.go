@@ -372,9 +372,13 @@ func readVolume(cfg *config.Config, imageBuildID string) Volume {
 	return v
 }
 
-// pendingReview reads the plan of the latest upgrade (its backup directory's plan.json,
-// written by agent/upgrade) and returns the .appagent-new and .appagent-old files it left that
-// still exist. No upgrade yet: nothing to review. This reads one small file and stats a few,
+// maxPlans bounds how many upgrade records pendingReview reads (newest first).
+const maxPlans = 10
+
+// pendingReview reads the plans of the latest upgrades (each backup directory's plan.json,
+// written by agent/upgrade) and returns the .appagent-new and .appagent-old files they left
+// that still exist: deleting (or merging and deleting) a file is how it is marked reviewed.
+// No upgrade yet: nothing to review. This reads a few small files and stats a few paths,
 // instead of walking the volume on every probe.
 func pendingReview(vol string) ([]string, bool) {
 	out := []string{}
@@ -391,26 +395,52 @@ func pendingReview(vol string) ([]string, bool) {
 			names = append(names, d.Name())
 		}
 	}
-	if len(names) == 0 {
-		return out, true
+	sort.Sort(sort.Reverse(sort.StringSlice(names))) // named by UTC time: newest first
+	if len(names) > maxPlans {
+		names = names[:maxPlans]
 	}
-	sort.Strings(names) // backup directories are named by UTC time
-	plan := path.Join(vol, volumeBackupDir, names[len(names)-1], planFile)
+	known := true
+	seen := map[string]bool{}
+	for _, name := range names {
+		files, ok := planReview(path.Join(vol, volumeBackupDir, name, planFile), vol)
+		if !ok {
+			known = false
+			continue
+		}
+		for _, f := range files {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, known
+}
+
+// planReview returns the review files one upgrade plan names that still exist. A plan that
+// cannot be read makes the answer unknown (false); a backup directory without a plan (an
+// upgrade interrupted before writing it) has nothing to review.
+func planReview(plan, vol string) ([]string, bool) {
 	fi, err := os.Stat(plan)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, true
+	}
 	if err != nil || fi.Size() > maxPlan {
-		return out, false
+		return nil, false
 	}
 	data, err := os.ReadFile(plan)
 	if err != nil {
-		return out, false
+		return nil, false
 	}
 	var steps []struct {
 		Path   string `json:"path"`
 		Action string `json:"Action"`
 	}
 	if err := json.Unmarshal(data, &steps); err != nil {
-		return out, false
+		return nil, false
 	}
+	var out []string
 	for _, s := range steps {
 		var suffix string
 		switch s.Action {

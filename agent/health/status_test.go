@@ -169,7 +169,7 @@ func testWorld(t *testing.T) (*config.Config, Paths) {
 			`{"path":"etc/app/merged.conf","Action":"keep+new"},{"path":"etc/app/x","Action":"move-aside"},{"path":"etc/app/y","Action":"replace"}]`,
 		"data/etc/app/app.conf.appagent-new": "new",
 		"data/etc/app/x.appagent-old":        "old",
-		"data/etc/old.conf.appagent-new":     "older upgrade: not the latest record",
+		"data/etc/old.conf.appagent-new":     "an older upgrade's, still not reviewed",
 		"image-build-id":                     "20261125T140000Z-bbbb\n",
 		"params-status.json": `[{"name":"SITE_NAME","source":"default","set":true,"secret":false,"value":"My wiki"},` +
 			`{"name":"ADMIN_PASSWORD","source":"env","set":true,"secret":true,"value":"must not show"},` +
@@ -210,7 +210,7 @@ func TestCollectGolden(t *testing.T) {
 	if st.State != Degraded || st.ExitCode != 21 {
 		t.Errorf("state %s (%d): %s", st.State, st.ExitCode, st.Reason)
 	}
-	if want := []string{"/data/etc/app/app.conf.appagent-new", "/data/etc/app/x.appagent-old"}; !reflect.DeepEqual(st.Volume.Review, want) {
+	if want := []string{"/data/etc/app/app.conf.appagent-new", "/data/etc/app/x.appagent-old", "/data/etc/old.conf.appagent-new"}; !reflect.DeepEqual(st.Volume.Review, want) {
 		t.Errorf("review %v, want %v", st.Volume.Review, want)
 	}
 	js, _ := json.MarshalIndent(st, "", "  ")
