@@ -179,6 +179,8 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 	// Log in and create a page (with an upload) through MediaWiki's API.
 	c1.MustExec("/opt/wikitest/edit-page.sh", wikiAdmin, wikiPassword, wikiPage, wikiText+" [[File:Pixel.png]]", "/opt/wikitest/pixel.png")
 	wikiCheckPage(t, c1, "after creating it")
+	// The health check cron starts every 5 minutes passes on a healthy wiki.
+	c1.MustExec("systemctl", "start", "wiki-health.service")
 	wikiCheckDiff(t, c1, "after first boot")
 	wikiCheckLogs(t, c1)
 	wikiStop(t, c1)
@@ -226,6 +228,14 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 		t.Errorf("backup %s lacks the database dump or the upload:\n%s", backup, list)
 	}
 	c3.MustExec("cp", "/data/backup/"+backup, "/xfer/")
+	// Retention: BACKUP_KEEP=3 keeps the newest three (names are per second).
+	for i := 0; i < 3; i++ {
+		time.Sleep(1100 * time.Millisecond)
+		c3.MustExec("systemctl", "start", "wiki-backup.service")
+	}
+	if list := c3.MustExec("ls", "/data/backup"); len(strings.Fields(list)) != 3 || strings.Contains(list, backup) {
+		t.Errorf("after 4 backups with BACKUP_KEEP=3, /data/backup holds (want the newest 3):\n%s", list)
+	}
 	// A key pair for the sshd check below, made where ssh-keygen surely exists.
 	c3.MustExec("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wiki-test", "-f", "/xfer/id_test")
 	pub, err := os.ReadFile(filepath.Join(xfer, "id_test.pub"))
