@@ -2,8 +2,9 @@
 #
 # Where values come from (appagent's documented interface, docs/config.md):
 #   - parameters: the environment of the unit (EnvironmentFile=/run/appagent/params.env);
-#   - secrets: a file per secret in $CREDENTIALS_DIRECTORY (LoadCredential=); never the
-#     environment. When run by hand outside a hook, secret() falls back to the environment.
+#   - secrets: a file per secret in $CREDENTIALS_DIRECTORY (LoadCredential=), never the
+#     environment. Run by hand (podman exec), secret() reads the agent's copy in
+#     /run/appagent/credentials, then the environment.
 
 set -eu
 umask 022
