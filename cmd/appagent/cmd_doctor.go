@@ -51,6 +51,9 @@ Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
 			if cfg.Hooks.Upgrade != nil {
 				o.ExtraUnits = append(o.ExtraUnits, units.UpgradeUnit)
 			}
+			if cfg.Hooks.Reconfigure != nil {
+				o.ExtraUnits = append(o.ExtraUnits, units.ReconfigureUnit)
+			}
 			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
 			rs := preflight.Doctor(cctx, cfg, preflight.Host(preflight.PID1Env()), o)
