@@ -330,6 +330,9 @@ func decide(st *Status) (State, string) {
 	if st.SystemState == "degraded" {
 		return Degraded, "units outside the application failed: " + strings.Join(st.FailedUnits, ", ")
 	}
+	if len(st.Units) == 1 {
+		return Ready, "the 1 unit is up"
+	}
 	return Ready, fmt.Sprintf("all %d units are up", len(st.Units))
 }
 

@@ -82,7 +82,7 @@ func TestDecide(t *testing.T) {
 		})}}, Degraded, "db.service was never started"},
 		{"oneshot finished", Status{SystemState: "running", Units: []Unit{with(up("init-db.service", true), func(u *Unit) {
 			u.ActiveState, u.SubState = "inactive", "dead"
-		})}}, Ready, "all 1 units"},
+		})}}, Ready, "the 1 unit is up"},
 		{"other unit failed", Status{SystemState: "degraded", FailedUnits: []string{"systemd-resolved.service"}, Units: []Unit{up("db.service", true)}},
 			Degraded, "outside the application failed: systemd-resolved.service"},
 		{"maintenance", Status{SystemState: "maintenance"}, Failed, "maintenance"},

@@ -105,7 +105,7 @@ func checkUnits(ctx context.Context, cfg *config.Config, o DoctorOptions) Result
 		}
 	}
 	if len(bad) == 0 {
-		r.Severity, r.Message = Pass, fmt.Sprintf("all %d units the image needs are loaded", len(names))
+		r.Severity, r.Message = Pass, fmt.Sprintf("%s the image needs %s loaded", countUnits(len(names)), map[bool]string{true: "is", false: "are"}[len(names) == 1])
 		return r
 	}
 	r.Severity = Fail
@@ -382,3 +382,11 @@ func LockHolders(procLocks string, dev, ino uint64) []int {
 // unixMajor and unixMinor decode a Linux dev_t (glibc's gnu_dev_major/minor).
 func unixMajor(dev uint64) uint64 { return ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xfffff000) }
 func unixMinor(dev uint64) uint64 { return (dev & 0xff) | ((dev >> 12) & 0xffffff00) }
+
+// countUnits says "the 1 unit" or "all 3 units".
+func countUnits(n int) string {
+	if n == 1 {
+		return "the 1 unit"
+	}
+	return fmt.Sprintf("all %d units", n)
+}
