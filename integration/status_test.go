@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -397,5 +398,32 @@ func TestStatusUpgradeReviewNspawn(t *testing.T) {
 	c2.MustExec("rm", "/data/etc/app/app.conf.appagent-new")
 	if st, _ = statusJSON(t, c2); len(st.Volume.Review) != 0 {
 		t.Errorf("after the file was removed: review %v", st.Volume.Review)
+	}
+}
+
+// `appagent status` as the container's health check: podman runs it and reports healthy
+// once the container is ready (docs/status.md's HEALTHCHECK).
+func TestStatusHealthcheckPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: bootContainerfile,
+		Files:         map[string]string{"appagent.yaml": minimalConfig},
+	})
+	c := podman.Run(t, img, podman.RunOptions{Args: []string{
+		"--health-cmd", "/usr/bin/appagent status", "--health-interval", "disable", "--health-start-period", "0s"}})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := exec.Command("podman", "healthcheck", "run", c.Name).CombinedOutput()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("podman healthcheck run never passed: %v %s", err, out)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	out, err := exec.Command("podman", "inspect", "--format", "{{.State.Health.Status}}", c.Name).Output()
+	if got := strings.TrimSpace(string(out)); err != nil || got != "healthy" {
+		t.Errorf("health status %q (%v), want healthy", got, err)
 	}
 }
