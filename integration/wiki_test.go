@@ -181,6 +181,17 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 	wikiCheckPage(t, c1, "after creating it")
 	// The health check cron starts every 5 minutes passes on a healthy wiki.
 	c1.MustExec("systemctl", "start", "wiki-health.service")
+	// A day passes: every active timer's job runs once; none may fail (on a read-only root
+	// too), and none may write outside the volume (the diff below).
+	for _, timer := range strings.Fields(c1.MustExec("systemctl", "list-units", "--type=timer", "--state=active", "--plain", "--no-legend", "--no-pager")) {
+		if !strings.HasSuffix(timer, ".timer") {
+			continue
+		}
+		svc := c1.MustExec("systemctl", "show", "-p", "Unit", "--value", timer)
+		if out, errs, code, _ := c1.Exec("systemctl", "start", svc); code != 0 {
+			t.Errorf("%s's job %s failed: exit %d\n%s%s", timer, svc, code, out, errs)
+		}
+	}
 	wikiCheckDiff(t, c1, "after first boot")
 	wikiCheckLogs(t, c1)
 	wikiStop(t, c1)
