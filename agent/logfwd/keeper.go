@@ -241,6 +241,10 @@ func FromKeeper() (stdout, stderr *os.File, err error) {
 	}
 	for _, fd := range fds {
 		unix.CloseOnExec(fd)
+		// Non-blocking, so that os.File uses the poller and writes can have a deadline (a
+		// blocked stdout must not hold the agent at stop). Only the keeper, which never
+		// writes, shares these file descriptions.
+		_ = unix.SetNonblock(fd, true)
 	}
 	return os.NewFile(uintptr(fds[0]), "container-stdout"), os.NewFile(uintptr(fds[1]), "container-stderr"), nil
 }

@@ -30,13 +30,18 @@ func newQueue(limit int) *queue {
 	return q
 }
 
-// push appends an item, waiting while the queue is full.
-func (q *queue) push(it item) {
+// push appends an item, waiting while the queue is full. It returns false once the queue is
+// closed (the writer is gone): the item is not queued.
+func (q *queue) push(it item) bool {
 	q.mu.Lock()
 	for !q.closed && len(q.items) > 0 && (q.bytes+len(it.data) > q.limit || len(q.items) >= 4096) {
 		q.waiters++
 		q.cond.Wait()
 		q.waiters--
+	}
+	if q.closed {
+		q.mu.Unlock()
+		return false
 	}
 	q.items = append(q.items, it)
 	q.bytes += len(it.data)
@@ -45,9 +50,10 @@ func (q *queue) push(it item) {
 	if wake {
 		q.cond.Broadcast()
 	}
+	return true
 }
 
-// close wakes the writer: it gets what is queued and then ok=false.
+// close wakes the writer (it gets what is queued and then ok=false) and a waiting push.
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true

@@ -296,6 +296,7 @@ func (f *forwarder) run(ctx context.Context) error {
 		f.q.close()
 	}()
 	werr := f.write(ctx)
+	f.q.close() // a reader waiting on a full queue returns
 	rerr := <-readErr
 	if werr != nil {
 		return werr
@@ -341,7 +342,9 @@ func (f *forwarder) read(ctx context.Context) error {
 			buf = f.settings.Format.Append(buf[:0], &e)
 			it.data = append([]byte(nil), buf...)
 		}
-		f.q.push(it)
+		if !f.q.push(it) {
+			return nil // the writer gave up (stdout blocked at stop)
+		}
 	}
 }
 
@@ -352,6 +355,13 @@ func (f *forwarder) write(ctx context.Context) error {
 	var buf []byte
 	var last string
 	failing := false
+	// At stop, a write to a blocked stdout must not hold the agent (and the container's
+	// shutdown) until systemd kills it: pollable outputs (pipes, the keeper's fds) get a
+	// deadline.
+	if d, ok := f.out.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		stop := context.AfterFunc(ctx, func() { _ = d.SetWriteDeadline(time.Now().Add(f.drainMax)) })
+		defer stop()
+	}
 	for {
 		var ok bool
 		items, ok = f.q.popAll(items)

@@ -347,3 +347,32 @@ func TestWaitForJournal(t *testing.T) {
 		t.Fatal("a journal file that appears later is not noticed")
 	}
 }
+
+// TestStopWithBlockedStdout: at stop, a stdout nobody reads must not hold the agent beyond
+// the drain time (systemd would kill it only after TimeoutStopSec, delaying the shutdown).
+func TestStopWithBlockedStdout(t *testing.T) {
+	j := newFakeJournal()
+	for i := 1; i <= 2000; i++ {
+		j.add("app.service", fmt.Sprintf("line %d %s", i, strings.Repeat("y", 500)))
+	}
+	r, w, err := os.Pipe() // pollable, like the keeper's fds; nobody reads r
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	task := newTestTask(t, j, w, "")
+	task.DrainMax = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := task.Start(ctx, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the pipe (64 KiB) is full by now
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the forwarder did not stop while stdout was blocked")
+	}
+}
