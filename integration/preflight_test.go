@@ -94,3 +94,36 @@ func TestPreflightWarnNspawn(t *testing.T) {
 		t.Errorf("no volume-mount warning on the console:\n%s", out)
 	}
 }
+
+// doctor as the container's own command tries a runtime's flags before deploying: the runtime
+// checks answer, the live ones are skipped (systemd does not run).
+func TestDoctorAsCommandPodman(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{
+		Containerfile: bootContainerfile,
+		Files:         map[string]string{"appagent.yaml": minimalConfig},
+	})
+	for _, tc := range []struct {
+		flag string
+		code int
+		want []string
+	}{
+		{"--systemd=always", 0, []string{"PASS  run-tmpfs", "PASS  cgroup", "INFO  systemd", "only the runtime checks ran"}},
+		{"--systemd=false", 1, []string{"FAIL  run-tmpfs", "--systemd=always"}},
+	} {
+		c := podman.Run(t, img, podman.RunOptions{Args: []string{tc.flag, "--entrypoint", "/usr/bin/appagent"}, Cmd: []string{"doctor"}})
+		code, err := c.Wait(60 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := c.Logs()
+		if code != tc.code {
+			t.Errorf("%s: doctor exit %d, want %d:\n%s", tc.flag, code, tc.code, logs)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(logs, w) {
+				t.Errorf("%s: doctor output lacks %q:\n%s", tc.flag, w, logs)
+			}
+		}
+	}
+}
