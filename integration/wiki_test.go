@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -148,6 +149,7 @@ func TestWiki(t *testing.T) {
 	v1 := buildWiki(t, 1)
 	v2 := buildWiki(t, 2)
 	tools := wikiTools(t)
+	t.Run("bad-parameters", func(t *testing.T) { wikiBadParameters(t, v1) })
 	for _, ro := range []bool{false, true} {
 		name := "read-write"
 		if ro {
@@ -299,6 +301,33 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 	}
 	c4.MustExec("sh", "-c", "rm -f /data/backup && systemctl reset-failed")
 	wikiStop(t, c4)
+}
+
+// wikiBadParameters: every parameter is validated as declared, all problems are reported at
+// once on the container's output, the container exits with the parameters' exit code before
+// anything starts, and a secret's value is not printed.
+func wikiBadParameters(t *testing.T, image string) {
+	const secret = "pw-Xq7zz" // too short: 10 characters at least
+	c := podman.Run(t, image, podman.RunOptions{Env: []string{
+		"WIKI_ADMIN_PASSWORD=" + secret, "WIKI_ADMIN_EMAIL=not-an-address", "SMTP_PORT=99999",
+		"BACKUP_KEEP=0", "SMTP_TLS=sometimes", "WIKI_SERVER_URL=http://wiki.example.org/with/path",
+	}})
+	code, err := c.Wait(2 * time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != int(exitcode.Params) {
+		t.Errorf("exit code %d with invalid parameters, want %d (params)", code, exitcode.Params)
+	}
+	logs := c.Logs()
+	for _, name := range []string{"WIKI_ADMIN_PASSWORD", "WIKI_ADMIN_EMAIL", "SMTP_PORT", "BACKUP_KEEP", "SMTP_TLS", "WIKI_SERVER_URL"} {
+		if !strings.Contains(logs, name) {
+			t.Errorf("podman logs does not name the invalid parameter %s:\n%s", name, logs)
+		}
+	}
+	if strings.Contains(logs, secret) {
+		t.Errorf("podman logs shows the secret's value:\n%s", logs)
+	}
 }
 
 func wikiPageURL(action string) string {
