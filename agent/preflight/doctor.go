@@ -205,10 +205,10 @@ func checkJournal(cfg *config.Config, sys *System) Result {
 	if real, err := filepath.EvalSymlinks("/var/log/journal"); err == nil {
 		onVolume = real == cfg.Volume.Path || strings.HasPrefix(real, cfg.Volume.Path+"/")
 	}
-	limit := orDefault(conf["SystemMaxUse"], "10% of the filesystem, at most 4G")
+	limit := "SystemMaxUse=" + orDefault(conf["SystemMaxUse"], "10% of the filesystem, at most 4G")
 	if onVolume {
 		r.Severity = Pass
-		r.Message = fmt.Sprintf("journal is persistent on the volume, bounded by SystemMaxUse (%s)", limit)
+		r.Message = fmt.Sprintf("journal is persistent on the volume, bounded by %s", limit)
 		if conf["SystemMaxUse"] == "" {
 			r.Severity = Warn
 			r.Fix = "set SystemMaxUse= in /etc/systemd/journald.conf.d/ so the journal cannot fill the volume"
@@ -216,14 +216,15 @@ func checkJournal(cfg *config.Config, sys *System) Result {
 		return r
 	}
 	r.Severity = Warn
-	r.Message = fmt.Sprintf("journal is persistent (Storage=%s) in /var/log/journal, outside the volume: it grows in the container's layer (limit %s) and is lost on re-creation", storage, limit)
+	r.Message = fmt.Sprintf("journal is persistent (Storage=%s) in /var/log/journal, outside the volume: it grows in the container's layer (%s) and is lost on re-creation", storage, limit)
 	r.Fix = "set Storage=volatile in a journald.conf.d drop-in (appagent forwards the journal to the container's output), or add /var/log/journal to volume.paths in " + cfg.File
 	return r
 }
 
+// orDefault shows a journald setting: its value, or "unset: DEFAULT".
 func orDefault(v, def string) string {
 	if v == "" {
-		return "default: " + def
+		return "unset: " + def
 	}
 	return v
 }
@@ -287,7 +288,11 @@ func checkFree(cfg *config.Config, sys *System) Result {
 	if total > 0 {
 		pct = float64(avail) * 100 / float64(total)
 	}
-	msg := fmt.Sprintf("%s has %s free of %s (%.0f%%)", cfg.Volume.Path, human(avail), human(total), pct)
+	prec := 0
+	if pct < 10 {
+		prec = 1
+	}
+	msg := fmt.Sprintf("%s has %s free of %s (%.*f%%)", cfg.Volume.Path, human(avail), human(total), prec, pct)
 	switch {
 	case avail < freeFailBytes || pct < freeFailPercent:
 		r.Severity, r.Message = Fail, msg+": databases and upgrades will fail"
