@@ -240,11 +240,10 @@ func FromKeeper() (stdout, stderr *os.File, err error) {
 		return nil, nil, fmt.Errorf("logfwd: the keeper @%s refused this process (it serves root in its own container only) or is not appagent's", name)
 	}
 	for _, fd := range fds {
+		// Left blocking: the file description can be shared with processes outside the
+		// container (nspawn --console=pipe, podman's passthrough log driver hand over their
+		// own stdout), and O_NONBLOCK would change it for them too.
 		unix.CloseOnExec(fd)
-		// Non-blocking, so that os.File uses the poller and writes can have a deadline (a
-		// blocked stdout must not hold the agent at stop). Only the keeper, which never
-		// writes, shares these file descriptions.
-		_ = unix.SetNonblock(fd, true)
 	}
 	return os.NewFile(uintptr(fds[0]), "container-stdout"), os.NewFile(uintptr(fds[1]), "container-stderr"), nil
 }

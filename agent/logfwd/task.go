@@ -295,8 +295,39 @@ func (f *forwarder) run(ctx context.Context) error {
 		readErr <- f.read(ctx)
 		f.q.close()
 	}()
-	werr := f.write(ctx)
-	f.q.close() // a reader waiting on a full queue returns
+	writeErr := make(chan error, 1)
+	go func() {
+		writeErr <- f.write(ctx)
+		f.q.close() // a reader waiting on a full queue returns
+	}()
+	// At stop, a write to a blocked stdout (a blocking pipe nobody reads) cannot be
+	// interrupted; the agent must not hold the container's shutdown until systemd kills it.
+	// After the drain time it gives up on the writer: the process ends, and the cursor stays
+	// at the last line written.
+	giveUp := make(chan struct{})
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-finished:
+			return
+		}
+		t := time.NewTimer(f.drainMax + time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			close(giveUp)
+		case <-finished:
+		}
+	}()
+	var werr error
+	select {
+	case werr = <-writeErr:
+	case <-giveUp:
+		f.q.close()
+		return fmt.Errorf("logfwd: the container's stdout is blocked; stopped with lines not written (the journal keeps them)")
+	}
 	rerr := <-readErr
 	if werr != nil {
 		return werr

@@ -376,3 +376,31 @@ func TestStopWithBlockedStdout(t *testing.T) {
 		t.Fatal("the forwarder did not stop while stdout was blocked")
 	}
 }
+
+// TestStopWithBlockingStdout: the same with a stdout whose writes cannot time out (a
+// blocking pipe): the forwarder gives up on the writer after the drain time.
+func TestStopWithBlockingStdout(t *testing.T) {
+	j := newFakeJournal()
+	for i := 1; i <= 100; i++ {
+		j.add("app.service", fmt.Sprintf("line %d", i))
+	}
+	w := &blockingWriter{release: make(chan struct{})}
+	defer close(w.release)
+	task := newTestTask(t, j, w, "")
+	task.DrainMax = 200 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := task.Start(ctx, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "blocked") {
+			t.Errorf("want an error saying stdout is blocked, got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the forwarder did not stop while stdout was blocked")
+	}
+}
