@@ -33,8 +33,30 @@ const MaxMessage = 64 << 10
 // fieldsWanted are the journal fields an Entry is made of (besides cursor and time).
 var fieldsWanted = []string{"MESSAGE", "PRIORITY", "_SYSTEMD_UNIT", "UNIT", "SYSLOG_IDENTIFIER", "_COMM", "_PID"}
 
+// interner returns one string per distinct value of the fields that repeat (unit and
+// identifier names), so that an entry costs no allocation for them. It is bounded: past
+// maxInterned values it stops remembering new ones.
+type interner map[string]string
+
+const maxInterned = 4096
+
+func (in interner) str(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if len(in) < maxInterned {
+		in[s] = s
+	}
+	return s
+}
+
 // entryBuilder collects fields of one entry in any order and builds the Entry.
 type entryBuilder struct {
+	intern        interner
 	e             Entry
 	systemdUnit   string
 	aboutUnit     string
@@ -44,7 +66,7 @@ type entryBuilder struct {
 }
 
 func (b *entryBuilder) reset() {
-	*b = entryBuilder{}
+	*b = entryBuilder{intern: b.intern}
 }
 
 // set records one field; value may alias a buffer that is reused, so strings are copied and
@@ -76,13 +98,13 @@ func (b *entryBuilder) set(name string, value []byte) {
 			b.havePriority = true
 		}
 	case "_SYSTEMD_UNIT":
-		b.systemdUnit = string(value)
+		b.systemdUnit = b.intern.str(value)
 	case "UNIT":
-		b.aboutUnit = string(value)
+		b.aboutUnit = b.intern.str(value)
 	case "SYSLOG_IDENTIFIER":
-		b.e.Identifier = string(value)
+		b.e.Identifier = b.intern.str(value)
 	case "_COMM":
-		b.comm = string(value)
+		b.comm = b.intern.str(value)
 	case "_PID":
 		if p, err := strconv.Atoi(string(value)); err == nil {
 			b.e.PID = p

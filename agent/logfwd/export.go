@@ -25,7 +25,12 @@ const maxField = 1 << 20
 
 // NewExportReader reads export-format entries from r.
 func NewExportReader(r io.Reader) *ExportReader {
-	return &ExportReader{r: bufio.NewReaderSize(r, 256<<10)}
+	return &ExportReader{r: bufio.NewReaderSize(r, 256<<10), b: entryBuilder{intern: interner{}}}
+}
+
+// Reset makes x read from r, keeping its buffers and the interned names.
+func (x *ExportReader) Reset(r io.Reader) {
+	x.r.Reset(r)
 }
 
 // ErrExportSyntax marks input that is not in the export format.

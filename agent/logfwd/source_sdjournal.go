@@ -247,6 +247,7 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(cbuf)), sdBufSize)
 	opened <- nil
 	sinceOpen := 0
+	var br batchReader
 
 	send := func(b sdBatch) bool {
 		select {
@@ -262,7 +263,7 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 			send(sdBatch{err: fmt.Errorf("read the journal: %w", syscall.Errno(-w))})
 			return
 		}
-		entries, err := parseBatch(buf[:w], nil)
+		entries, err := br.parseBatch(buf[:w], nil)
 		if !send(sdBatch{entries: entries, err: err}) || err != nil {
 			return
 		}
@@ -280,7 +281,7 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 			return
 		}
 		if n > 0 {
-			entries, err := parseBatch(buf[:used], make([]Entry, 0, n))
+			entries, err := br.parseBatch(buf[:used], make([]Entry, 0, n))
 			if err != nil || len(entries) == 0 {
 				send(sdBatch{entries: entries, err: fmt.Errorf("read the journal: %d entries expected, %d parsed: %v", n, len(entries), err)})
 				return
@@ -308,7 +309,7 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 						send(sdBatch{err: fmt.Errorf("read the journal: %w", syscall.Errno(-w))})
 						return
 					}
-					entries, err := parseBatch(buf[:w], nil)
+					entries, err := br.parseBatch(buf[:w], nil)
 					if !send(sdBatch{entries: entries, err: err}) || err != nil {
 						return
 					}
@@ -338,9 +339,22 @@ func sdOpen(cdir *C.char, o SourceOptions) (*C.sd_journal, bool, error) {
 	return j, pending, nil
 }
 
+// batchReader parses the batches of one source (only its reading goroutine uses it); it
+// keeps its buffer and interned names from batch to batch.
+type batchReader struct {
+	r bytes.Reader
+	x *ExportReader
+}
+
 // parseBatch reads the export-format records lf_read_batch wrote.
-func parseBatch(b []byte, dst []Entry) ([]Entry, error) {
-	x := NewExportReader(bytes.NewReader(b))
+func (br *batchReader) parseBatch(b []byte, dst []Entry) ([]Entry, error) {
+	br.r.Reset(b)
+	if br.x == nil {
+		br.x = NewExportReader(&br.r)
+	} else {
+		br.x.Reset(&br.r)
+	}
+	x := br.x
 	for {
 		e, err := x.Next()
 		if err == io.EOF {
