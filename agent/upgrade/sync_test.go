@@ -546,3 +546,35 @@ func TestAdoptVolumeWithoutManifest(t *testing.T) {
 		t.Errorf("missing format: %v", err)
 	}
 }
+
+func TestFailedMigrationNamesBackup(t *testing.T) {
+	root1, cfg1 := testImage(t, map[string]string{"etc/app/a": "1"}, "version: 1\nvolume:\n  paths: [/etc/app]\n")
+	vol := t.TempDir()
+	if _, _, err := syncVol(t, root1, vol, cfg1); err != nil {
+		t.Fatal(err)
+	}
+	root2, cfg2 := testImage(t, map[string]string{"etc/app/a": "2",
+		"usr/libexec/appagent/migrations/1-2": "#!/bin/sh\necho cannot migrate >&2\nexit 3\n"},
+		"version: 1\nvolume:\n  paths: [/etc/app]\n  format: 2\n")
+	_, out, err := syncVol(t, root2, vol, cfg2)
+	if exitcode.Of(err) != exitcode.Upgrade || !strings.Contains(err.Error(), ".appagent/backup/") || !strings.Contains(err.Error(), "1-2") {
+		t.Fatalf("want an upgrade error naming the step and the backup, got %v", err)
+	}
+	if !strings.Contains(out, "migration 1-2: cannot migrate") {
+		t.Errorf("the step's output is not passed through:\n%s", out)
+	}
+	if got := strings.TrimSpace(read(t, vol+"/.appagent/format")); got != "1" {
+		t.Errorf("format after a failed step = %q, want 1", got)
+	}
+	if _, err := os.Stat(vol + "/.appagent/txn"); err != nil {
+		t.Errorf("the txn must stay so the next start resumes: %v", err)
+	}
+	// The image is fixed: the next start resumes at the step.
+	os.WriteFile(filepath.Join(root2, "usr/libexec/appagent/migrations/1-2"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	if _, out, err := syncVol(t, root2, vol, cfg2); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(read(t, vol+"/.appagent/format")); got != "2" {
+		t.Errorf("format = %q", got)
+	}
+}
