@@ -231,7 +231,11 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	if err != nil {
 		return nil, fmt.Errorf("logfwd: open the journal: %w", err)
 	}
-	log.Debug("journal source", "source", name, "after_cursor", so.AfterCursor)
+	if so.AfterCursor != "" {
+		log.Info("reading the journal after the stored cursor", "source", name, "path", t.CursorFile)
+	} else {
+		log.Info("reading the journal from the start of this boot", "source", name, "since", so.Since.UTC().Format(time.RFC3339))
+	}
 
 	f := &forwarder{src: src, out: out, settings: settings, q: newQueue(t.QueueBytes),
 		cursorFile: t.CursorFile, log: log, drainIdle: t.DrainIdle, drainMax: t.DrainMax}
