@@ -7,8 +7,10 @@
 //     it execs systemd. It inherits the container's stdout and stderr (and the volume lock) and
 //     hands the stdout to root peers over an abstract unix socket, because systemd closes every
 //     inherited fd when it starts and mounts its own /run.
-//   - journal sources (Source): go-systemd's sdjournal on one locked OS thread in cgo builds,
-//     `journalctl -o export` otherwise, both resuming after a stored cursor.
+//   - journal sources (Source): libsystemd's sd-journal (loaded at run time, one locked OS
+//     thread, batches of entries per C call) in cgo builds, `journalctl -o export` otherwise
+//     or when libsystemd cannot be loaded; both resume after a stored cursor and share one
+//     parser of the journal export format.
 //   - the forwarding task (Task, for agent/service): filter, format (short or json), a
 //     byte-bounded queue and a writer, so a blocked reader of stdout never blocks a service.
 //
