@@ -9,6 +9,8 @@
 set -eu
 umask 022
 
+# Used by the scripts that source this file.
+# shellcheck disable=SC2034
 MW=/usr/share/mediawiki
 CONF=/etc/mediawiki
 DB_NAME=wiki
