@@ -6,11 +6,11 @@
 #     environment. Run by hand (podman exec), secret() reads the agent's copy in
 #     /run/appagent/credentials, then the environment.
 
+# The variables below are used by the scripts that source this file.
+# shellcheck disable=SC2034
 set -eu
 umask 022
 
-# Used by the scripts that source this file.
-# shellcheck disable=SC2034
 MW=/usr/share/mediawiki
 CONF=/etc/mediawiki
 DB_NAME=wiki
