@@ -23,7 +23,7 @@ const (
 	VolumeLocked Code = 12 // another container holds the volume
 	Upgrade      Code = 13 // populating or upgrading the volume failed
 	VolumeNewer  Code = 14 // the volume was written by a newer format than this image knows
-	Configure    Code = 15 // the configure (first boot) hook failed (image may declare another)
+	Configure    Code = 15 // the configure (first boot) or reconfigure hook failed (image may declare another)
 	UpgradeHook  Code = 16 // the upgrade hook failed (image may declare another)
 	Essential    Code = 17 // an essential unit failed (image may declare another)
 	ParamChanged Code = 18 // a parameter changed and the image refuses changes
@@ -51,7 +51,7 @@ var Table = []Entry{
 	{VolumeLocked, "volume-locked", "another container is using the volume"},
 	{Upgrade, "upgrade", "populating or upgrading the volume failed; the message says where the backup is"},
 	{VolumeNewer, "volume-newer", "the volume was written by a newer image (format) than this one; use the newer image"},
-	{Configure, "configure-failed", "the first-boot configure hook failed (default; the image may declare another code)"},
+	{Configure, "configure-failed", "the first-boot configure hook (or the reconfigure hook) failed (default; the image may declare another code)"},
 	{UpgradeHook, "upgrade-hook-failed", "the upgrade hook failed (default; the image may declare another code)"},
 	{Essential, "essential-failed", "a unit the image marks essential failed (default; the image may declare another code)"},
 	{ParamChanged, "param-changed", "a parameter differs from the stored value and the image refuses changes"},
