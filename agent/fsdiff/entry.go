@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // Type of a filesystem entry, one letter as in find -printf %y.
@@ -201,40 +203,10 @@ func LoadManifest(path string) ([]Entry, error) {
 // fsync, rename, fsync of the directory).
 func SaveManifest(path string, entries []Entry) error {
 	sortEntries(entries)
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".fs-manifest-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	err = WriteManifest(bw, entries)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error { return WriteManifest(w, entries) })
 }
 
 // sortEntries orders entries by path, the order Compare and the manifest need.

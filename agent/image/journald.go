@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/appagent/appagent/internal/atomicfile"
 	"github.com/appagent/appagent/units"
 )
 
@@ -20,7 +21,7 @@ func InstallJournald(root string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("journald: %w", err)
 	}
-	if err := writeFileAtomic(dst, units.JournaldConf, 0o644); err != nil {
+	if err := atomicfile.Write(dst, units.JournaldConf, 0o644); err != nil {
 		return fmt.Errorf("journald: install %s: %w", dst, err)
 	}
 	return nil

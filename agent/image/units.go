@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/appagent/appagent/internal/atomicfile"
+
 	"github.com/appagent/appagent/units"
 )
 
@@ -31,7 +33,7 @@ func InstallUnits(root string) error {
 			return err
 		}
 		dst := filepath.Join(dir, name)
-		if err := writeFileAtomic(dst, data, 0o644); err != nil {
+		if err := atomicfile.Write(dst, data, 0o644); err != nil {
 			return fmt.Errorf("units: install %s: %w", dst, err)
 		}
 		if name == "appagent.service" {
@@ -43,30 +45,4 @@ func InstallUnits(root string) error {
 		}
 		return nil
 	})
-}
-
-// writeFileAtomic writes via a temporary file in the same directory and a rename, so a crash
-// never leaves a half-written file in place.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".appagent-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

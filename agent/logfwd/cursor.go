@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // DefaultCursorFile keeps the cursor of the last entry written to stdout. /run lives as long as
@@ -32,32 +34,11 @@ func LoadCursor(path string) (string, error) {
 // SaveCursor writes the cursor atomically (temp file in the same directory, fsync, rename,
 // fsync the directory).
 func SaveCursor(path, cursor string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("logfwd: save cursor: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".logfwd.cursor-*")
-	if err != nil {
+	if err := atomicfile.Write(path, []byte(cursor+"\n"), 0o644); err != nil {
 		return fmt.Errorf("logfwd: save cursor: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(cursor + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("logfwd: save cursor %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // RuntimeDir is where the agent writes the parameters for the application's units.
@@ -86,12 +88,12 @@ func WriteRuntime(dir string, set *Set) error {
 		switch {
 		case v.Secret:
 			keepC[v.Name] = true
-			if err := writeAtomic(filepath.Join(cdir, v.Name), []byte(v.Value), 0o600); err != nil {
+			if err := atomicfile.Write(filepath.Join(cdir, v.Name), []byte(v.Value), 0o600); err != nil {
 				return fmt.Errorf("parameters for units: secret %s: %w", v.Name, err)
 			}
 		case v.IsSet():
 			keepP[v.Name] = true
-			if err := writeAtomic(filepath.Join(pdir, v.Name), []byte(v.Value), 0o644); err != nil {
+			if err := atomicfile.Write(filepath.Join(pdir, v.Name), []byte(v.Value), 0o644); err != nil {
 				return fmt.Errorf("parameters for units: %w", err)
 			}
 			env.WriteString(EnvLine(v.Name, v.Value))
@@ -103,14 +105,14 @@ func WriteRuntime(dir string, set *Set) error {
 	if err := removeOthers(cdir, keepC); err != nil {
 		return err
 	}
-	if err := writeAtomic(EnvFilePath(dir), []byte(env.String()), 0o644); err != nil {
+	if err := atomicfile.Write(EnvFilePath(dir), []byte(env.String()), 0o644); err != nil {
 		return fmt.Errorf("parameters for units: %w", err)
 	}
 	st, err := json.MarshalIndent(Statuses(set), "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, StatusFileName), append(st, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, StatusFileName), append(st, '\n'), 0o644); err != nil {
 		return fmt.Errorf("parameters for units: %w", err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // StateDir is appagent's directory on the volume (shared with the volume helper).
@@ -83,50 +85,10 @@ func Store(volume string, set *Set) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("storing the parameters: %w", err)
 	}
-	if err := writeAtomic(StoredPath(volume), append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(StoredPath(volume), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("storing the parameters: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic writes data to path through a temporary file in the same directory: write,
-// fsync, rename, fsync the directory. Readers see the old or the new file, never a part.
-func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	// Chmod before writing: a secret must never sit in a file others can read, not even briefly.
-	if err = tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // StampsDir holds the hooks' stamps on the volume (relative to the volume); agent/units
@@ -167,7 +129,7 @@ func MarkReconfigure(volume string, names []string) error {
 	}
 	text := "# Written by appagent init: parameters changed since the last start; the reconfigure hook removes this file.\n" +
 		EnvLine("APPAGENT_CHANGED", strings.Join(list, " "))
-	if err := writeAtomic(path, []byte(text), 0o644); err != nil {
+	if err := atomicfile.Write(path, []byte(text), 0o644); err != nil {
 		return fmt.Errorf("marking the reconfigure hook: %w", err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 var stampName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._:-]{0,200}$`)
@@ -31,7 +33,7 @@ func Stamp(dir string, set, remove []string) error {
 		}
 	}
 	for _, n := range set {
-		if err := writeAtomic(filepath.Join(dir, n), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, n), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 			return fmt.Errorf("stamp %s: %w", n, err)
 		}
 	}
@@ -41,32 +43,4 @@ func Stamp(dir string, set, remove []string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

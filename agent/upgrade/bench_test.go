@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // The benchmarks compare appagent's volume work with the talk's runtime step
@@ -127,10 +128,10 @@ func makeBenchImage(b *testing.B, key string, nSmall, nLarge int, from string, c
 		m.Format, m.Volume = 1, "/data"
 		data, _ := m.Marshal()
 		meta := filepath.Join(root, "usr/share/appagent")
-		if err := writeAtomic(filepath.Join(meta, "manifest.json"), data, 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(meta, "manifest.json"), data, 0o644); err != nil {
 			b.Fatal(err)
 		}
-		if err := writeAtomic(filepath.Join(meta, "build-id"), []byte(m.BuildID+"\n"), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(meta, "build-id"), []byte(m.BuildID+"\n"), 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}

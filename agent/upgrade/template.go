@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/appagent/appagent/internal/atomicfile"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/appagent/appagent/agent/config"
@@ -72,11 +74,11 @@ func Prepare(root string, cfg *config.Config, out io.Writer) error {
 	if err := os.MkdirAll(meta, 0o755); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(meta, "manifest.json"), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(meta, "manifest.json"), data, 0o644); err != nil {
 		return err
 	}
 	// The build id is written last: an image with a build id has a complete manifest.
-	if err := writeAtomic(filepath.Join(meta, "build-id"), []byte(m.BuildID+"\n"), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(meta, "build-id"), []byte(m.BuildID+"\n"), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "template %s: %d paths (%d moved now), %d entries, %s; build id %s\n",
@@ -282,34 +284,6 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// writeAtomic writes a file of the image: temp in the same directory, fsync, rename.
-func writeAtomic(name string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	return nil
 }
