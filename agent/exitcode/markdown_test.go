@@ -1,13 +1,11 @@
 package exitcode
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite docs/exit-codes.md from the table")
+	"github.com/appagent/appagent/internal/goldenfile"
+)
 
 // docPath is the generated documentation of the table.
 var docPath = filepath.Join("..", "..", "docs", "exit-codes.md")
@@ -36,18 +34,5 @@ for another meaning: probes, orchestrators and scripts depend on them.
 }
 
 func TestExitCodesDocIsCurrent(t *testing.T) {
-	want := exitCodesDoc()
-	if *update {
-		if err := os.WriteFile(docPath, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(docPath)
-	if err != nil {
-		t.Fatalf("%v (run: go test ./agent/exitcode -update)", err)
-	}
-	if string(got) != want {
-		t.Errorf("%s is stale; run: go test ./agent/exitcode -update", docPath)
-	}
+	goldenfile.CheckPath(t, docPath, []byte(exitCodesDoc()))
 }

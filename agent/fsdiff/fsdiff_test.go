@@ -3,7 +3,6 @@ package fsdiff
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,28 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appagent/appagent/internal/goldenfile"
+
 	"github.com/appagent/appagent/agent/config"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	file := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func TestManifestRoundTrip(t *testing.T) {
 	es := []Entry{
@@ -229,9 +210,9 @@ func TestRecordAndDiff(t *testing.T) {
 	r.Root, r.Elapsed = "ROOT", "1ms" // stable golden files
 	var text bytes.Buffer
 	r.WriteText(&text, "/data", cfg.File)
-	golden(t, "diff.txt", text.Bytes())
+	goldenfile.Check(t, "diff.txt", text.Bytes())
 	js, _ := json.MarshalIndent(r, "", "  ")
-	golden(t, "diff.json", append(js, '\n'))
+	goldenfile.Check(t, "diff.json", append(js, '\n'))
 	if want := []string{"/etc/app.conf", "/etc/cron.d/backup", "/etc/foo", "/root", "/usr/bin/app", "/var/lib/x"}; !reflect.DeepEqual(r.Suggest, want) {
 		t.Errorf("suggest %v, want %v", r.Suggest, want)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,29 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appagent/appagent/internal/goldenfile"
+
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	file := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func intp(i int) *int { return &i }
 
@@ -217,10 +198,10 @@ func TestCollectGolden(t *testing.T) {
 	if bytes.Contains(js, []byte("must not show")) {
 		t.Fatal("a secret value reached the status")
 	}
-	golden(t, "status.json", append(js, '\n'))
+	goldenfile.Check(t, "status.json", append(js, '\n'))
 	var table bytes.Buffer
 	st.WriteTable(&table)
-	golden(t, "status.txt", table.Bytes())
+	goldenfile.Check(t, "status.txt", table.Bytes())
 }
 
 func TestCollectUnreachable(t *testing.T) {

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/appagent/appagent/internal/goldenfile"
+)
 
 var t0 = time.Date(2026, 11, 25, 15, 4, 5, 123456000, time.UTC)
 
@@ -37,23 +34,6 @@ var formatCases = []struct {
 	{"empty message", Entry{Time: t0, Unit: "app.service", Identifier: "app", PID: 7, Priority: 6}},
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the formatter's output (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 func TestFormatGolden(t *testing.T) {
 	for _, f := range []struct {
 		file string
@@ -64,7 +44,7 @@ func TestFormatGolden(t *testing.T) {
 			out = append(out, "# "+c.name+"\n"...)
 			out = f.f.Append(out, &c.e)
 		}
-		golden(t, f.file, out)
+		goldenfile.Check(t, f.file, out)
 	}
 }
 

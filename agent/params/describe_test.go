@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/appagent/appagent/internal/goldenfile"
+
 	"github.com/appagent/appagent/agent/config"
 )
 
@@ -27,16 +29,5 @@ func TestDescribeGolden(t *testing.T) {
 	if err := Describe(&b, cfg); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "describe.golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		os.WriteFile(golden, []byte(b.String()), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./agent/params -update)", err)
-	}
-	if string(want) != b.String() {
-		t.Errorf("Describe differs from %s (run with -update after checking):\n%s", golden, b.String())
-	}
+	goldenfile.Check(t, "describe.golden", []byte(b.String()))
 }

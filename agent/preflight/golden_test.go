@@ -3,35 +3,14 @@ package preflight
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/appagent/appagent/internal/goldenfile"
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	file := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 // What `podman logs` shows when init refuses a docker-like run (the message people read).
 func TestBeforeInitGolden(t *testing.T) {
@@ -44,7 +23,7 @@ func TestBeforeInitGolden(t *testing.T) {
 		t.Fatalf("error %v (code %d), want exit code %d", err, exitcode.Of(err), exitcode.Preflight)
 	}
 	out.WriteString("error: " + err.Error() + "\n")
-	golden(t, "init-podman-systemd-false.txt", out.Bytes())
+	goldenfile.Check(t, "init-podman-systemd-false.txt", out.Bytes())
 
 	out.Reset()
 	f.env = map[string]string{SkipEnv: "1"}
@@ -72,5 +51,5 @@ func TestDoctorGolden(t *testing.T) {
 	var out bytes.Buffer
 	rs.Write(&out)
 	out.WriteString("\n" + rs.Summary() + "\n")
-	golden(t, "doctor.txt", out.Bytes())
+	goldenfile.Check(t, "doctor.txt", out.Bytes())
 }

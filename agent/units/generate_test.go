@@ -1,17 +1,16 @@
 package units
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/appagent/appagent/internal/goldenfile"
+
 	"github.com/appagent/appagent/agent/config"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func loadConfig(t *testing.T, name string) *config.Config {
 	t.Helper()
@@ -48,20 +47,7 @@ func render(g Generated) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./agent/units -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the generated output (run with -update after checking):\n%s", path, got)
-	}
+	goldenfile.Check(t, name+".golden", []byte(got))
 }
 
 func TestGenerateGolden(t *testing.T) {

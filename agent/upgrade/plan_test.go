@@ -2,31 +2,10 @@ package upgrade
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/appagent/appagent/internal/goldenfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
-}
 
 func samplePlan() *Plan {
 	return &Plan{
@@ -58,7 +37,7 @@ func TestPlanText(t *testing.T) {
 		b.WriteString("----\n")
 		p.WriteText(&b)
 	}
-	golden(t, "plan.txt", b.Bytes())
+	goldenfile.Check(t, "plan.txt", b.Bytes())
 }
 
 func TestPlanJSON(t *testing.T) {
@@ -66,5 +45,5 @@ func TestPlanJSON(t *testing.T) {
 	if err := samplePlan().WriteJSON(&b); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "plan.json", b.Bytes())
+	goldenfile.Check(t, "plan.json", b.Bytes())
 }
