@@ -231,6 +231,12 @@ func fillUnit(u *Unit, p UnitProps) {
 	u.Since = usecTime(p.StateChange)
 	u.Restarts = int(p.NRestarts)
 	u.Result = p.Result
+	// A unit whose Condition*= or ExecCondition= said no did what its image asked (e.g. sshd
+	// only when a parameter enables it): "skipped", never a failure or "never started".
+	if (p.ConditionTimestamp != 0 && !p.ConditionResult) || p.Result == "exec-condition" {
+		u.Result = "skipped"
+		return
+	}
 	if p.IsService && p.Result != "" && p.Result != "success" && p.ExecMainCode != 0 {
 		s := int(p.ExecMainStatus)
 		u.ExitStatus = &s
@@ -298,6 +304,7 @@ func decide(st *Status) (State, string) {
 			degraded = append(degraded, fmt.Sprintf("%s is restarting after a failure (%d restarts)", u.Name, u.Restarts))
 		case u.ActiveState == "activating" || u.ActiveState == "reloading":
 			waiting = append(waiting, u.Name+" ("+u.ActiveState+")")
+		case u.ActiveState == "inactive" && u.Result == "skipped":
 		case u.ActiveState == "inactive" && u.Result != "" && u.Result != "success":
 			degraded = append(degraded, fmt.Sprintf("%s stopped (%s%s)", u.Name, u.Result, exitText(u.ExitStatus)))
 		case u.ActiveState == "inactive" && u.Since == nil:

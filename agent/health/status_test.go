@@ -50,6 +50,9 @@ func TestDecide(t *testing.T) {
 			u.ActiveState, u.Result = "failed", "signal"
 		})}}, Failed, "essential unit db.service failed (signal)"},
 		{"stopping", Status{SystemState: "stopping", Units: []Unit{up("db.service", true)}}, Stopping, "stopping"},
+		{"skipped by its condition is not degraded", Status{SystemState: "running", Units: []Unit{up("db.service", true), with(up("sshd.service", false), func(u *Unit) {
+			u.ActiveState, u.SubState, u.Result, u.Since = "inactive", "dead", "skipped", nil
+		})}}, Ready, ""},
 		{"non-essential failed", Status{SystemState: "degraded", Units: []Unit{up("db.service", true), with(up("cron.service", false), func(u *Unit) {
 			u.ActiveState, u.Result = "failed", "exit-code"
 		})}}, Degraded, "cron.service failed (exit-code)"},
@@ -274,6 +277,19 @@ func TestDocsListEveryField(t *testing.T) {
 			if !regexp.MustCompile("`" + regexp.QuoteMeta(name) + "`").Match(doc) {
 				t.Errorf("docs/status.md does not document %s.%s (`%s`)", typ.Name(), typ.Field(i).Name, name)
 			}
+		}
+	}
+}
+
+func TestFillUnitConditionSkipped(t *testing.T) {
+	for _, p := range []UnitProps{
+		{LoadState: "loaded", ActiveState: "inactive", ConditionTimestamp: 1, ConditionResult: false, Result: "success", IsService: true},
+		{LoadState: "loaded", ActiveState: "inactive", Result: "exec-condition", ExecMainCode: 1, ExecMainStatus: 1, IsService: true},
+	} {
+		var u Unit
+		fillUnit(&u, p)
+		if u.Result != "skipped" || u.ExitStatus != nil {
+			t.Errorf("%+v -> result %q exit %v, want skipped without exit status", p, u.Result, u.ExitStatus)
 		}
 	}
 }
