@@ -18,6 +18,10 @@ var DefaultMasks = []MaskEntry{
 	{"serial-getty@.service", "login prompts on serial lines, which a container does not have"},
 	{"console-setup.service", "sets the console font and keymap (Debian); fails or does nothing in a container"},
 	{"keyboard-setup.service", "loads a keymap (Debian); fails or does nothing in a container"},
+	{"apt-daily.timer", "downloads package lists into the image's layer (Debian); fails on a read-only root; images are rebuilt, not updated in place"},
+	{"apt-daily-upgrade.timer", "upgrades packages inside the running container (Debian): state the next image replaces; fails on a read-only root"},
+	{"dpkg-db-backup.timer", "backs up the package database into /var/backups (Debian), which is not on the volume; fails on a read-only root"},
+	{"dnf-makecache.timer", "refreshes package metadata (Fedora/RHEL; the talk masks it for the same reason as apt-daily)"},
 }
 
 // MaskEntry is a masked unit and why.
