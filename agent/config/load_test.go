@@ -22,6 +22,7 @@ parameters:
     description: admin password
     secret: true
     required: true
+    units: []
   - name: HTTP_PORT
     description: port
     type: port
@@ -48,6 +49,12 @@ logs: {format: json, priority: notice}
 	}
 	if c.Parameters[0].Type != "string" || c.Parameters[0].OnChange != "ignore" {
 		t.Errorf("parameter defaults not applied: %+v", c.Parameters[0])
+	}
+	if c.Parameters[1].Units == nil || len(c.Parameters[1].Units) != 0 {
+		t.Errorf("units: [] must decode to an empty, non-nil list (hooks only), got %#v", c.Parameters[1].Units)
+	}
+	if c.Parameters[0].Units != nil {
+		t.Errorf("no units: key must stay nil (every unit), got %#v", c.Parameters[0].Units)
 	}
 	if u := c.Units[1]; !u.Essential || u.ExitCode != 30 {
 		t.Errorf("units[1] = %+v", u)
@@ -87,6 +94,8 @@ func TestParseProblems(t *testing.T) {
 		{"min>max", "parameters:\n  - {name: A, description: a, type: int, min: 5, max: 1}\n", []string{`min 5 is greater than max 1`}},
 		{"reconfigure without hook", "parameters:\n  - {name: A, description: a, on_change: reconfigure}\n", []string{`needs a hooks.reconfigure command`}},
 		{"identity typo", "parameters:\n  - {name: SERVER_FQDN, description: a}\nidentity: SERVER_FDQN\n", []string{`did you mean "SERVER_FQDN"?`}},
+		{"units on a non-secret", "parameters:\n  - {name: A, description: a, units: [x.service]}\nunits: [x.service]\n", []string{`units applies to secrets only`}},
+		{"secret for an undeclared unit", "parameters:\n  - {name: A, description: a, secret: true, units: [y.service]}\nunits: [x.service]\n", []string{`"y.service" is not one of the units: list`}},
 		{"bad unit", "units: [apache2, {name: x.service, exit_code: 3}]\n", []string{`"apache2" is not a unit name`, `add essential: true`}},
 		{"relative hook", "hooks:\n  configure: configure.sh\n", []string{`must start with an absolute path`}},
 		{"bad duration", "hooks:\n  upgrade: {command: /x, timeout: soon}\n", []string{`"soon" is not a duration`}},

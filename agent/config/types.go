@@ -85,6 +85,10 @@ type Parameter struct {
 	Default *string `yaml:"default"`
 	// Secret parameters never reach environment files, logs or status output.
 	Secret bool `yaml:"secret"`
+	// Units lists the application units that receive this secret as a credential
+	// (LoadCredential=). Default (no list): every application unit; "units: []": none, only the
+	// hooks. Hooks always receive every secret.
+	Units []string `yaml:"units"`
 	// Type is one of string (default), int, bool, port, hostname, fqdn, email, url.
 	Type string `yaml:"type"`
 	// Pattern is a regular expression the whole value must match.

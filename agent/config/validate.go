@@ -94,6 +94,14 @@ func (c *Config) validate(r *Report) {
 		if p.OnChange == "reconfigure" && c.Hooks.Reconfigure == nil {
 			errf(p.Line, key+".on_change", "on_change: reconfigure needs a hooks.reconfigure command")
 		}
+		if p.Units != nil && !p.Secret {
+			errf(p.Line, key+".units", "units applies to secrets only (other parameters are in the environment file every unit reads)")
+		}
+		for _, u := range p.Units {
+			if !declaredUnit(c.Units, u) {
+				errf(p.Line, key+".units", "%q is not one of the units: list", u)
+			}
+		}
 		if p.Required && p.Default != nil {
 			warnf(p.Line, key, "required with a default: the default is never used")
 		}
@@ -228,6 +236,15 @@ func ValidateVolumePaths(v Volume, paths []VolumePath, r *Report) {
 			}
 		}
 	}
+}
+
+func declaredUnit(units []Unit, name string) bool {
+	for _, u := range units {
+		if u.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // under reports whether p is dir or inside it.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -101,16 +102,15 @@ func Generate(cfg *config.Config, o Options) Generated {
 	if hasReconfigure {
 		hookUnits = append(hookUnits, ReconfigureUnit)
 	}
-	var secrets []string
-	for _, p := range cfg.Parameters {
-		if p.Secret {
-			secrets = append(secrets, p.Name)
-		}
-	}
-	paramLines := func(b *strings.Builder) {
+	// paramLines gives a unit the environment file and its secrets: hooks (unit "") get every
+	// secret, an application unit those whose units: list names it (all when there is no list;
+	// none, hooks only, for "units: []").
+	paramLines := func(b *strings.Builder, unit string) {
 		fmt.Fprintf(b, "EnvironmentFile=-%s\n", params.EnvFilePath(params.RuntimeDir))
-		for _, s := range secrets {
-			fmt.Fprintf(b, "LoadCredential=%s:%s\n", s, params.CredentialPath(params.RuntimeDir, s))
+		for _, p := range cfg.Parameters {
+			if p.Secret && (unit == "" || p.Units == nil || slices.Contains(p.Units, unit)) {
+				fmt.Fprintf(b, "LoadCredential=%s:%s\n", p.Name, params.CredentialPath(params.RuntimeDir, p.Name))
+			}
 		}
 	}
 	head := fmt.Sprintf(header, cfg.File)
@@ -131,7 +131,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 		b.WriteString("FailureAction=exit\n")
 		fmt.Fprintf(&b, "FailureActionExitStatus=%d\n", code)
 		b.WriteString("\n[Service]\nType=oneshot\nRemainAfterExit=yes\n")
-		paramLines(&b)
+		paramLines(&b, "")
 		if extraEnv != "" {
 			fmt.Fprintf(&b, "EnvironmentFile=%s\n", extraEnv)
 		}
@@ -236,7 +236,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 		}
 		if isService {
 			b.WriteString("\n[Service]\n")
-			paramLines(&b)
+			paramLines(&b, u.Name)
 			if u.Essential {
 				fmt.Fprintf(&b, "ExecStopPost=+%s report-failure --exit-code %d %%n\n", Binary, code)
 			}
