@@ -162,7 +162,7 @@ Documentation: README.md, docs/config.md, docs/exit-codes.md.
 }
 
 func printHelp(w io.Writer, c *command) {
-	fmt.Fprintf(w, "Usage: appagent %s [flags] %s\n\n%s\n", c.name, c.usage, strings.TrimSpace(c.help))
+	fmt.Fprintf(w, "%s\n\n%s\n", strings.TrimSpace("Usage: appagent "+c.name+" [flags] "+c.usage), strings.TrimSpace(c.help))
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	if c.flags != nil {
 		c.flags(fs)
