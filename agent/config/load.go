@@ -51,21 +51,33 @@ func Parse(file string, data []byte) (*Config, Report) {
 		return c, rep
 	}
 	checkKeys(file, &root, reflect.TypeOf(Config{}), "", &rep)
-	if err := root.Decode(c); err != nil {
+	// checkKeys already said, in YAML terms, what yaml.v3's decoder says again about a wrong
+	// kind or a repeated key on the same line; one problem is reported once.
+	reported := map[int]bool{}
+	for _, p := range rep.Problems {
+		reported[p.Line] = true
+	}
+	decodeErr := root.Decode(c)
+	if decodeErr != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
+		if errors.As(decodeErr, &te) {
 			for _, m := range te.Errors {
-				rep.Add(yamlProblem(file, errors.New(m)))
+				if p := yamlProblem(file, errors.New(m)); p.Line == 0 || !reported[p.Line] {
+					rep.Add(p)
+				}
 			}
 		} else {
-			rep.Add(yamlProblem(file, err))
+			rep.Add(yamlProblem(file, decodeErr))
 		}
 	}
 	c.File = file
 	for i := range c.Volume.Paths {
 		c.Volume.Paths[i].File = file
 	}
-	if rep.HasErrors() {
+	// Unknown keys leave the decoded values intact, so their values are still validated and
+	// every problem shows at once; after a decode error the values are partial and would only
+	// add false problems.
+	if decodeErr != nil {
 		return c, rep
 	}
 	c.applyDefaults()
@@ -87,6 +99,9 @@ func yamlProblem(file string, err error) Problem {
 	msg = strings.ReplaceAll(msg, "!!int", "a number")
 	msg = strings.ReplaceAll(msg, "!!seq", "a list")
 	msg = strings.ReplaceAll(msg, "!!map", "a mapping")
+	if strings.Contains(msg, "tab character") {
+		msg += " (YAML indents with spaces only; replace the tabs at or just after this line)"
+	}
 	p.Message = msg
 	return p
 }

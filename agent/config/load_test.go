@@ -102,6 +102,9 @@ func TestParseProblems(t *testing.T) {
 		{"bad log format", "logs: {format: xml, priority: loud}\n", []string{`unknown format "xml"`, `unknown priority "loud"`}},
 		{"bad default target", "container: {default_target: multi-user}\n", []string{`is not a target`}},
 		{"duplicate key", "volume:\n  path: /a\n  path: /b\n", []string{`error`}},
+		{"unknown key does not hide the other problems", "volume:\n  pathz: []\n  paths: [etc/x]\nunits: [apache2]\n",
+			[]string{`unknown key "pathz"`, `not an absolute path; write "/etc/x"`, `"apache2" is not a unit name`}},
+		{"tab says how to fix", "volume:\n  path: /data\n\tpaths: [/x]\n", []string{`indents with spaces only`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,6 +119,20 @@ func TestParseProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A problem is reported once: the key checker and yaml.v3's decoder must not both describe it.
+func TestParseReportsEachProblemOnce(t *testing.T) {
+	for _, src := range []string{
+		"volume:\n  paths: /var/lib/x\n",
+		"- a\n- b\n",
+		"volume: {path: /data}\nvolume: {path: /data2}\n",
+	} {
+		_, rep := Parse("appagent.yaml", []byte(src))
+		if len(rep.Problems) != 1 {
+			t.Errorf("%q: %d problems, want 1:\n%s", src, len(rep.Problems), rep)
+		}
 	}
 }
 
