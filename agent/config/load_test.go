@@ -47,6 +47,18 @@ logs: {format: json, priority: notice}
 	if c.Volume.Template != DefaultTemplate || c.Container.Init != DefaultInit || c.Volume.Format != 2 {
 		t.Errorf("defaults not applied: %+v", c.Volume)
 	}
+	if got := c.Volume.Backups(); got != DefaultKeepBackups {
+		t.Errorf("volume.keep_backups unset: Backups() = %d, want the default %d", got, DefaultKeepBackups)
+	}
+	for src, want := range map[string]int{"volume: {keep_backups: 0}\n": 0, "volume: {keep_backups: 5}\n": 5} {
+		c, rep := Parse("appagent.yaml", []byte(src))
+		if rep.HasErrors() {
+			t.Fatalf("%q: unexpected problems:\n%s", src, rep)
+		}
+		if got := c.Volume.Backups(); got != want {
+			t.Errorf("%q: Backups() = %d, want %d", src, got, want)
+		}
+	}
 	if c.Parameters[0].Type != "string" || c.Parameters[0].OnChange != "ignore" {
 		t.Errorf("parameter defaults not applied: %+v", c.Parameters[0])
 	}
@@ -104,6 +116,7 @@ func TestParseProblems(t *testing.T) {
 		{"duplicate key", "volume:\n  path: /a\n  path: /b\n", []string{`error`}},
 		{"unknown key does not hide the other problems", "volume:\n  pathz: []\n  paths: [etc/x]\nunits: [apache2]\n",
 			[]string{`unknown key "pathz"`, `not an absolute path; write "/etc/x"`, `"apache2" is not a unit name`}},
+		{"negative keep_backups", "volume:\n  keep_backups: -1\n", []string{`volume.keep_backups: -1 is not a number of backups; write 0 to keep all`}},
 		{"tab says how to fix", "volume:\n  path: /data\n\tpaths: [/x]\n", []string{`indents with spaces only`}},
 	}
 	for _, tc := range tests {

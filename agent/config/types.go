@@ -53,6 +53,22 @@ type Volume struct {
 	// RequireMount refuses to start when the volume path is not a mount point (the data would
 	// live in the container's layer and vanish with it). Default: warn only.
 	RequireMount bool `yaml:"require_mount"`
+	// KeepBackups is how many upgrade backups (<volume>/.appagent/backup/<time>-<from>-to-<to>/)
+	// are kept: after an upgrade has fully succeeded, older ones beyond the newest KeepBackups
+	// are deleted, except one whose .appagent-new or .appagent-old files are still waiting for
+	// review. 0 keeps all. Unset means DefaultKeepBackups; read it with Backups().
+	KeepBackups *int `yaml:"keep_backups"`
+}
+
+// DefaultKeepBackups is volume.keep_backups when it is not set.
+const DefaultKeepBackups = 3
+
+// Backups is volume.keep_backups, or DefaultKeepBackups when it is not set (0 keeps all).
+func (v Volume) Backups() int {
+	if v.KeepBackups == nil {
+		return DefaultKeepBackups
+	}
+	return *v.KeepBackups
 }
 
 // VolumePath is one path kept on the volume.

@@ -52,6 +52,9 @@ func (c *Config) validate(r *Report) {
 	if c.Volume.Format < 1 {
 		errf(0, "volume.format", "the format version must be 1 or more, not %d", c.Volume.Format)
 	}
+	if k := c.Volume.KeepBackups; k != nil && *k < 0 {
+		errf(0, "volume.keep_backups", "%d is not a number of backups; write 0 to keep all, or how many of the newest to keep (default %d)", *k, DefaultKeepBackups)
+	}
 
 	// Parameters: declarations only. Value checks (defaults included) live in agent/params.
 	seen := map[string]int{}
