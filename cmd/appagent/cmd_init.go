@@ -26,6 +26,7 @@ populates it from the template or upgrades it, keeps the container's stdout for 
 log forwarding, and then execs systemd so that systemd is PID 1.`,
 		exits: []exitcode.Code{exitcode.Config, exitcode.Preflight, exitcode.Params, exitcode.VolumeLocked,
 			exitcode.Upgrade, exitcode.VolumeNewer, exitcode.ParamChanged},
+		anyArgs: true, // a base image's CMD (Debian's "bash") is appended to the ENTRYPOINT
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&o.Config, "config", config.DefaultPath, "the image's declaration")
 			fs.BoolVar(&o.Plan, "plan", false, "print what populating or upgrading the volume would do, change nothing, exit")

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -29,6 +30,7 @@ type command struct {
 	usage   string // arguments after the name
 	help    string // what it does, long form; EXIT STATUS is appended from exits
 	exits   []exitcode.Code
+	anyArgs bool // take arguments although usage names none (init: the base image's CMD is appended)
 	flags   func(fs *flag.FlagSet)
 	run     func(ctx context.Context, env *cmdEnv, args []string) error
 }
@@ -95,22 +97,40 @@ func find(name string) *command {
 }
 
 func runCommand(c *command, args []string) exitcode.Code {
-	env := &cmdEnv{stdout: os.Stdout, stderr: os.Stderr}
+	return runCommandTo(c, args, os.Stdout, os.Stderr)
+}
+
+func runCommandTo(c *command, args []string, stdout, stderr io.Writer) exitcode.Code {
+	env := &cmdEnv{stdout: stdout, stderr: stderr}
 	fs := flag.NewFlagSet("appagent "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if c.flags != nil {
 		c.flags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printHelp(os.Stdout, c)
-			return exitcode.OK
+	// --json asks for JSON on every outcome, a bad command line included; it may come after
+	// the flag that failed to parse, so look for it in the arguments themselves.
+	env.json = fs.Lookup("json") != nil && jsonAsked(args)
+	usage := func(err error) exitcode.Code {
+		if env.json {
+			writeJSONError(stdout, exitcode.Usage, err)
+		} else {
+			fmt.Fprintf(stderr, "appagent %s: %v\nRun 'appagent %s --help' for usage.\n", c.name, err, c.name)
 		}
-		fmt.Fprintf(os.Stderr, "appagent %s: %v\nRun 'appagent %s --help' for usage.\n", c.name, err, c.name)
 		return exitcode.Usage
 	}
-	if f := fs.Lookup("json"); f != nil && f.Value.String() == "true" {
-		env.json = true
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, c)
+			return exitcode.OK
+		}
+		return usage(err)
+	}
+	if c.usage == "" && !c.anyArgs && fs.NArg() > 0 {
+		// Never ignore an argument: 'appagent prepare /mnt/image' must not prepare /.
+		return usage(fmt.Errorf("unexpected argument %q: this command takes flags only (a flag is written --name=value)", fs.Arg(0)))
+	}
+	if f := fs.Lookup("json"); f != nil {
+		env.json = f.Value.String() == "true"
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -119,13 +139,36 @@ func runCommand(c *command, args []string) exitcode.Code {
 	// errReported: the command printed its answer already (status, doctor); only the code is left.
 	if err != nil && !errors.Is(err, errReported) {
 		if env.json {
-			_ = json.NewEncoder(os.Stdout).Encode(map[string]any{
-				"error": err.Error(), "exit_code": int(code), "exit_name": codeName(code)})
+			writeJSONError(stdout, code, err)
 		} else {
-			fmt.Fprintf(os.Stderr, "appagent %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "appagent %s: %v\n", c.name, err)
 		}
 	}
 	return code
+}
+
+// jsonAsked tells whether the command line sets --json, before a "--" that ends the flags.
+func jsonAsked(args []string) bool {
+	on := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "json" {
+			continue
+		}
+		on = !hasVal
+		if hasVal {
+			on, _ = strconv.ParseBool(val)
+		}
+	}
+	return on
+}
+
+func writeJSONError(w io.Writer, code exitcode.Code, err error) {
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"error": err.Error(), "exit_code": int(code), "exit_name": codeName(code)})
 }
 
 func codeName(c exitcode.Code) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -38,4 +39,49 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// A bad command line exits 2, and with --json its answer is one JSON document on stdout,
+// wherever --json stands; an argument a command does not take is refused, never ignored.
+func TestCommandLineErrors(t *testing.T) {
+	cases := []struct {
+		cmd      string
+		args     []string
+		json     bool // stdout must be one JSON document naming the error
+		inStderr string
+	}{
+		{"status", []string{"--bogus"}, false, "flag provided but not defined: -bogus"},
+		{"status", []string{"--bogus", "--json"}, true, ""},
+		{"status", []string{"--json", "--wait=soon"}, true, ""},
+		{"diff", []string{"--json=true", "-x"}, true, ""},
+		{"doctor", []string{"-json", "--nope"}, true, ""},
+		{"version", []string{"--json", "extra"}, true, ""},
+		{"version", []string{"extra"}, false, `unexpected argument "extra"`},
+		{"prepare", []string{"/mnt/image"}, false, `unexpected argument "/mnt/image"`},
+		{"prepare", []string{"--root", "/nonexistent", "now"}, false, `unexpected argument "now"`},
+		{"status", []string{"--json=false", "--bogus"}, false, "-bogus"},
+	}
+	for _, tc := range cases {
+		var out, errb bytes.Buffer
+		code := runCommandTo(find(tc.cmd), tc.args, &out, &errb)
+		if code != exitcode.Usage {
+			t.Errorf("%s %v: exit %d, want %d", tc.cmd, tc.args, code, exitcode.Usage)
+		}
+		if tc.json {
+			var doc map[string]any
+			dec := json.NewDecoder(&out)
+			if err := dec.Decode(&doc); err != nil || dec.More() {
+				t.Errorf("%s %v: stdout is not one JSON document (%v): %q", tc.cmd, tc.args, err, out.String())
+			} else if doc["exit_code"] != float64(exitcode.Usage) || doc["error"] == "" {
+				t.Errorf("%s %v: JSON %v", tc.cmd, tc.args, doc)
+			}
+			if errb.Len() != 0 {
+				t.Errorf("%s %v: stderr %q with --json", tc.cmd, tc.args, errb.String())
+			}
+			continue
+		}
+		if out.Len() != 0 || !strings.Contains(errb.String(), tc.inStderr) {
+			t.Errorf("%s %v: stdout %q, stderr %q; want %q on stderr", tc.cmd, tc.args, out.String(), errb.String(), tc.inStderr)
+		}
+	}
 }
