@@ -170,7 +170,8 @@ var broad = map[string]bool{
 // Suggest returns the paths to add to volume.paths: for each change, the directory just below
 // a broad directory (/etc/apache2, /var/lib/mysql) when two or more changes share it or it is
 // itself added; otherwise the changed path itself (/etc/foo). Deleted paths are suggested too:
-// a deletion is lost like a write.
+// a deletion is lost like a write. A change of a broad directory's own metadata (/etc's mode)
+// gets no suggestion: only the image can keep it.
 func Suggest(cs []Change) []string {
 	groups := map[string][]Change{}
 	var order []string
@@ -188,6 +189,9 @@ func Suggest(cs []Change) []string {
 		pick := a
 		if len(g) == 1 && g[0].Below == 0 {
 			pick = g[0].Path
+		}
+		if broad[pick] && g[0].Kind != Added {
+			continue // /etc's own mode or owner: moving /etc to the volume is no fix
 		}
 		if !seen[pick] {
 			seen[pick] = true

@@ -107,6 +107,8 @@ func TestSuggest(t *testing.T) {
 		{[]Change{{Path: "/etc/apache2/apache2.conf", Kind: Changed}}, []string{"/etc/apache2/apache2.conf"}},
 		{[]Change{{Path: "/root/.bash_history", Kind: Added}}, []string{"/root/.bash_history"}},
 		{[]Change{{Path: "/usr/lib/systemd/system/a.service", Kind: Changed}, {Path: "/usr/lib/systemd/b.conf", Kind: Changed}}, []string{"/usr/lib/systemd"}},
+		{[]Change{{Path: "/etc", Kind: Changed, Type: Dir, What: []string{"mode"}}}, nil},
+		{[]Change{{Path: "/var/lib", Kind: Changed, Type: Dir}, {Path: "/var/lib/x", Kind: Added, Type: Dir, Below: 2}}, []string{"/var/lib/x"}},
 		{nil, nil},
 	}
 	for _, tc := range cases {
@@ -260,4 +262,20 @@ func BenchmarkDiff(b *testing.B) {
 	b.ReportMetric(float64(diffTime.Milliseconds())/float64(b.N), "ms/diff")
 	b.ReportMetric(float64(findTime.Milliseconds())/float64(b.N), "ms/find")
 	b.ReportMetric(float64(findTime)/float64(diffTime), "x_find")
+}
+
+// A broad directory's own change is shown, but volume.paths can not keep it: the report must
+// not tell to add /etc to the volume, nor promise a list it does not print.
+func TestWriteTextBroadDirectoryChange(t *testing.T) {
+	cs := []Change{{Path: "/etc", Kind: Changed, Type: Dir, What: []string{"mode"}}}
+	r := &Report{Changes: cs, Suggest: Suggest(cs), Walked: 10, Elapsed: "1ms"}
+	var b bytes.Buffer
+	r.WriteText(&b, "/data", "/etc/appagent/appagent.yaml")
+	out := b.String()
+	if strings.Contains(out, "add these paths") || strings.Contains(out, "  - /etc\n") {
+		t.Errorf("suggests keeping /etc on the volume:\n%s", out)
+	}
+	if !strings.Contains(out, "C /etc/  (mode)") || !strings.Contains(out, "make the change in the image") {
+		t.Errorf("report lacks the change or its fix:\n%s", out)
+	}
 }

@@ -41,9 +41,15 @@ func (r *Report) WriteText(w io.Writer, volume, configFile string) {
 			fmt.Fprintf(w, "  %s %s\n", kindLetter[c.Kind], p)
 		}
 	}
-	fmt.Fprintf(w, "\nTo keep them, add these paths to volume.paths in %s and rebuild the image:\n", configFile)
-	for _, s := range r.Suggest {
-		fmt.Fprintf(w, "  - %s\n", s)
+	if len(r.Suggest) > 0 {
+		fmt.Fprintf(w, "\nTo keep them, add these paths to volume.paths in %s and rebuild the image:\n", configFile)
+		for _, s := range r.Suggest {
+			fmt.Fprintf(w, "  - %s\n", s)
+		}
+	}
+	if len(r.Suggest) < len(r.Changes) && hasBroad(r.Changes) {
+		fmt.Fprintln(w, "\nA directory the image itself needs (like /etc) changed its own mode, owner or type: the volume")
+		fmt.Fprintln(w, "cannot keep that; make the change in the image (Containerfile) or find what makes it at run time.")
 	}
 	fmt.Fprintln(w, "If a path is temporary by nature, list it under diff.ignore instead.")
 	r.writeErrors(w)
@@ -57,4 +63,14 @@ func (r *Report) writeErrors(w io.Writer) {
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "  %s\n", e)
 	}
+}
+
+// hasBroad tells whether a change is to a broad directory itself, which Suggest leaves out.
+func hasBroad(cs []Change) bool {
+	for _, c := range cs {
+		if broad[c.Path] && c.Kind != Added {
+			return true
+		}
+	}
+	return false
 }
