@@ -28,7 +28,7 @@ space and the lock on the volume). Prints one line per check: PASS, INFO, WARN o
 the fix for each problem (docs/doctor.md lists every check).
 
 Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
-		exits: []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Config},
+		exits: []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage, exitcode.Config},
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&asJSON, "json", false, "print JSON: {checks: [{check, severity, message, fix}], summary}")
 			fs.StringVar(&cfgArg, "config", config.DefaultPath, "the image's declaration")

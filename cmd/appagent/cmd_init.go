@@ -24,7 +24,7 @@ Before systemd runs it checks that the runtime can run systemd (and says which f
 when not), validates the parameters (every problem at once, nothing written), locks the volume,
 populates it from the template or upgrades it, keeps the container's stdout for the agent's
 log forwarding, and then execs systemd so that systemd is PID 1.`,
-		exits: []exitcode.Code{exitcode.Config, exitcode.Preflight, exitcode.Params, exitcode.VolumeLocked,
+		exits: []exitcode.Code{exitcode.Usage, exitcode.Config, exitcode.Preflight, exitcode.Params, exitcode.VolumeLocked,
 			exitcode.Upgrade, exitcode.VolumeNewer, exitcode.ParamChanged},
 		anyArgs: true, // a base image's CMD (Debian's "bash") is appended to the ENTRYPOINT
 		flags: func(fs *flag.FlagSet) {

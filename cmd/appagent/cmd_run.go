@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/service"
@@ -21,7 +22,7 @@ func cmdRun() *command {
 systemd when it is ready, writes the parameters for the application's units, forwards the
 journal to the container's stdout, watches the units and publishes state for 'appagent status'.
 It stops cleanly on SIGTERM.`,
-		exits: nil,
+		exits: []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&level, "log-level", envOr("APPAGENT_LOG_LEVEL", "info"), "trace, debug, info, warn or error (env APPAGENT_LOG_LEVEL)")
 		},

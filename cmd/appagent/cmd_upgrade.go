@@ -27,7 +27,7 @@ takes no lock. The upgrade itself is done by 'appagent init' at container start.
     podman run --rm -v VOLUME:/data --entrypoint /usr/bin/appagent NEW-IMAGE upgrade --plan
 
 See docs/volume.md for the rules.`,
-		exits: []exitcode.Code{exitcode.OK, exitcode.Usage, exitcode.Config, exitcode.Upgrade, exitcode.VolumeNewer},
+		exits: []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage, exitcode.Config, exitcode.Upgrade, exitcode.VolumeNewer},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&cfgPath, "config", config.DefaultPath, "the image's declaration")
 			fs.BoolVar(&plan, "plan", false, "print the plan and change nothing (required)")

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/version"
 )
 
@@ -15,6 +16,7 @@ func cmdVersion() *command {
 		name:    "version",
 		summary: "print appagent's version and build features",
 		help:    "Prints the version, the commit it was built from, the Go version, and whether the\nbinary can read the journal natively (cgo + libsystemd) or falls back to journalctl.",
+		exits:   []exitcode.Code{exitcode.OK, exitcode.Usage},
 		flags:   func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") },
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
 			info := version.Get()

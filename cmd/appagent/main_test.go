@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +25,10 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		}
 		if len(c.exits) > 0 && !strings.Contains(out, "EXIT STATUS") {
 			t.Errorf("%s: exit codes declared but not printed", c.name)
+		}
+		// Every command parses flags, so every command can exit 2; a listed command says so.
+		if c.summary != "" && !slices.Contains(c.exits, exitcode.Usage) {
+			t.Errorf("%s: EXIT STATUS lacks %d (bad command line): %v", c.name, exitcode.Usage, c.exits)
 		}
 	}
 }
