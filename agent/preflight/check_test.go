@@ -59,6 +59,7 @@ type fake struct {
 	probe    error
 	avail    uint64
 	total    uint64
+	freeErr  error
 	host     string
 }
 
@@ -82,7 +83,7 @@ func (f *fake) system() *System {
 		},
 		Access:   func(p string) error { return f.readOnly[p] },
 		Probe:    func(string) error { return f.probe },
-		Free:     func(string) (uint64, uint64, error) { return f.avail, f.total, nil },
+		Free:     func(string) (uint64, uint64, error) { return f.avail, f.total, f.freeErr },
 		Hostname: func() (string, error) { return f.host, nil },
 		Glob:     func(string) ([]string, error) { return nil, nil },
 	}
@@ -415,4 +416,32 @@ func FuzzParseProc(f *testing.F) {
 		_, _ = ParseCgroups(cgroup)
 		_ = LockHolders(locks, 0xfe00, 1)
 	})
+}
+
+// doctor promises a fix for each problem: every WARN and FAIL carries one.
+func TestDoctorEveryProblemHasAFix(t *testing.T) {
+	base := fake{files: map[string]string{"/proc/self/mountinfo": mountsPodmanV2, "/proc/self/status": capsDefault, "/proc/self/cgroup": "0::/\n",
+		"/run/.containerenv": "", "/etc/systemd/journald.conf": "[Journal]\nStorage=persistent\n"},
+		dirs: map[string]bool{"/data": true}, avail: 1 << 20, total: 100 << 30, host: "abc123",
+		env: map[string]string{"FQDN": "wiki.example.org"}}
+	missing := base
+	missing.dirs = map[string]bool{}
+	missing.freeErr = &fs.PathError{Op: "statfs", Path: "/data", Err: fs.ErrNotExist}
+	unreadable := base
+	unreadable.freeErr = &fs.PathError{Op: "statfs", Path: "/data", Err: fs.ErrPermission}
+	cfg := testConfig(false)
+	cfg.Identity = "FQDN"
+	cfg.Units = []config.Unit{{Name: "mariadb.service"}}
+	for name, f := range map[string]fake{"bad": base, "no volume": missing, "statfs denied": unreadable} {
+		for _, o := range []DoctorOptions{
+			{Units: fakeUnits{state: "degraded", load: map[string]string{"mariadb.service": "masked"}}},
+			{UnitsErr: errors.New("dial unix /run/systemd/private: no such file")},
+		} {
+			for _, r := range Doctor(context.Background(), cfg, f.system(), o) {
+				if (r.Severity == Warn || r.Severity == Fail) && r.Fix == "" {
+					t.Errorf("%s: %s %s has no fix: %s", name, r.Severity, r.Check, r.Message)
+				}
+			}
+		}
+	}
 }

@@ -3,7 +3,9 @@ package preflight
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"path/filepath"
 	"sort"
@@ -280,8 +282,13 @@ const (
 func checkFree(cfg *config.Config, sys *System) Result {
 	r := Result{Check: "volume-free"}
 	avail, total, err := sys.Free(cfg.Volume.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		r.Severity, r.Message = Info, fmt.Sprintf("skipped: %s does not exist (see volume-mount)", cfg.Volume.Path)
+		return r
+	}
 	if err != nil {
 		r.Severity, r.Message = Warn, fmt.Sprintf("cannot read the free space of %s: %v", cfg.Volume.Path, err)
+		r.Fix = "run doctor as root in the container (podman exec CONTAINER appagent doctor); check the volume's mount with df " + cfg.Volume.Path
 		return r
 	}
 	pct := 100.0
