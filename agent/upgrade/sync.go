@@ -330,5 +330,14 @@ func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 		return fail(err)
 	}
 	fmt.Fprintf(o.Out, "appagent: volume %s is now at build %s (format %d)\n", o.Volume, im.buildID, im.format)
+	// Only now, with the build id written, may older backups go.
+	keep := o.Config.Volume.Backups()
+	removed, err := pruneBackups(v, keep, backup)
+	for _, r := range removed {
+		fmt.Fprintf(o.Out, "appagent: removed the old backup %s (volume.keep_backups is %d)\n", r, keep)
+	}
+	if err != nil {
+		fmt.Fprintf(o.Out, "appagent: warning: %v; the upgrade itself is complete; remove old backups by hand, or set volume.keep_backups to 0\n", err)
+	}
 	return nil
 }

@@ -1,0 +1,128 @@
+package upgrade
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// backupDirName matches the directories backupName makes: <time>-<from>-to-<to>. Anything
+// else in .appagent/backup (put there by a person) is never pruned.
+var backupDirName = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-to-[0-9A-Za-z]+$`)
+
+// prunePrefix marks a backup being deleted: it is renamed first (one atomic step), so a kill
+// in the middle of the removal never leaves a half-deleted backup under a backup's name; the
+// next prune finishes the removal.
+const prunePrefix = ".pruning-"
+
+// pruneBackups deletes the upgrade backups older than the newest keep, after an upgrade has
+// fully succeeded (the caller has written the build id). It never deletes current (the
+// backup of the upgrade just made, relative to the volume), nor a backup whose plan.json
+// names .appagent-new or .appagent-old files that still exist: `appagent status` (agent/health)
+// reads the newest plans to list the files waiting for review. A plan that cannot be read
+// keeps its backup. keep 0 keeps all. It returns what it removed; an error only stops the
+// pruning (the upgrade itself is done).
+func pruneBackups(v *vfs, keep int, current string) ([]string, error) {
+	if keep <= 0 {
+		return nil, nil
+	}
+	names, err := v.readDirNames(dirBackup)
+	if err != nil || names == nil {
+		return nil, err
+	}
+	var backups []string
+	for _, n := range names {
+		rel := dirBackup + "/" + n
+		if strings.HasPrefix(n, prunePrefix) {
+			if err := v.removeAll(rel); err != nil {
+				return nil, fmt.Errorf("removing %s (an interrupted pruning): %w", v.abs(rel), err)
+			}
+			continue
+		}
+		if !backupDirName.MatchString(n) {
+			continue
+		}
+		if st, err := v.lstat(rel); err != nil || typeOf(st.Mode) != TypeDir {
+			continue
+		}
+		backups = append(backups, n)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(backups))) // named by UTC time: newest first
+	var removed []string
+	for i, n := range backups {
+		rel := dirBackup + "/" + n
+		if i < keep || rel == current || awaitsReview(v, rel) {
+			continue
+		}
+		tmp := dirBackup + "/" + prunePrefix + n
+		if err := v.rename(rel, tmp); err != nil {
+			return removed, fmt.Errorf("removing the old backup %s: %w", v.abs(rel), err)
+		}
+		if err := v.removeAll(tmp); err != nil {
+			return removed, fmt.Errorf("removing the old backup %s (renamed %s): %w", v.abs(rel), v.abs(tmp), err)
+		}
+		removed = append(removed, v.abs(rel))
+	}
+	return removed, nil
+}
+
+// awaitsReview: the backup's plan.json names a keep+new or move-aside step whose
+// NAME.appagent-new or NAME.appagent-old is still on the volume (the same test as
+// agent/health's pendingReview), or the plan cannot be read (kept, to be safe). A backup
+// without a plan (an upgrade interrupted before writing it) has nothing to review.
+func awaitsReview(v *vfs, dir string) bool {
+	data, err := v.readSmall(dir+"/plan.json", maxManifest)
+	if err != nil {
+		return true
+	}
+	if data == nil {
+		return false
+	}
+	var steps []struct {
+		Path   string `json:"path"`
+		Action Action `json:"action"`
+	}
+	if err := json.Unmarshal(data, &steps); err != nil {
+		return true
+	}
+	for _, s := range steps {
+		var suffix string
+		switch s.Action {
+		case ActKeepNew:
+			suffix = SuffixNew
+		case ActAside:
+			suffix = SuffixOld
+		default:
+			continue
+		}
+		ok, err := v.exists(s.Path + suffix)
+		if ok || (err != nil && !isNotExist(err)) {
+			return true
+		}
+	}
+	return false
+}
+
+// readDirNames lists the directory rel (never following a symlink); a missing directory
+// gives nil.
+func (v *vfs) readDirNames(rel string) ([]string, error) {
+	fd, err := v.open(rel, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if isNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", v.abs(rel), err)
+	}
+	f := os.NewFile(uintptr(fd), v.abs(rel))
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", v.abs(rel), err)
+	}
+	return names, nil
+}
