@@ -81,8 +81,55 @@ func Parse(file string, data []byte) (*Config, Report) {
 		return c, rep
 	}
 	c.applyDefaults()
+	n := len(rep.Problems)
 	c.validate(&rep)
+	// validate works on the decoded values, which carry no position; find the key's line.
+	for i := n; i < len(rep.Problems); i++ {
+		if p := &rep.Problems[i]; p.Line == 0 && p.Key != "" && p.File == file {
+			if v := keyNode(&root, p.Key); v != nil {
+				p.Line, p.Column = v.Line, v.Column
+			}
+		}
+	}
 	return c, rep
+}
+
+// keyNode finds the value of a dotted key such as volume.path or diff.ignore[2] in the YAML
+// tree, or nil when the file does not set it (the problem is then in a default).
+func keyNode(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, part := range strings.Split(key, ".") {
+		name, idx := part, -1
+		if i := strings.IndexByte(part, '['); i > 0 && strings.HasSuffix(part, "]") {
+			k, err := strconv.Atoi(part[i+1 : len(part)-1])
+			if err != nil {
+				return nil
+			}
+			name, idx = part[:i], k
+		}
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			if n.Content[j].Value == name {
+				next = n.Content[j+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		if idx >= 0 {
+			if next.Kind != yaml.SequenceNode || idx >= len(next.Content) {
+				return nil
+			}
+			next = next.Content[idx]
+		}
+		n = next
+	}
+	return n
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+): `)

@@ -117,6 +117,9 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key does not hide the other problems", "volume:\n  pathz: []\n  paths: [etc/x]\nunits: [apache2]\n",
 			[]string{`unknown key "pathz"`, `not an absolute path; write "/etc/x"`, `"apache2" is not a unit name`}},
 		{"negative keep_backups", "volume:\n  keep_backups: -1\n", []string{`volume.keep_backups: -1 is not a number of backups; write 0 to keep all`}},
+		{"values located at their line", "version: 7\nvolume:\n  path: data\nlogs:\n  format: xml\ndiff:\n  ignore: [/a, b]\n",
+			[]string{`appagent.yaml:1:10: error: version: 7 is not known`, `appagent.yaml:3:9: error: volume.path: "data" must be an absolute`,
+				`appagent.yaml:5:11: error: logs.format: unknown format "xml"`, `appagent.yaml:7:16: error: diff.ignore[1]: "b" must be an absolute path`}},
 		{"tab says how to fix", "volume:\n  path: /data\n\tpaths: [/x]\n", []string{`indents with spaces only`}},
 	}
 	for _, tc := range tests {

@@ -33,7 +33,7 @@ func (c *Config) validate(r *Report) {
 		r.Add(Problem{File: c.File, Line: line, Key: key, Severity: Warning, Message: fmt.Sprintf(format, a...)})
 	}
 	if c.Version != 1 {
-		errf(0, "version", "version %d is not known to this appagent (it knows 1)", c.Version)
+		errf(0, "version", "%d is not known to this appagent (it knows 1); write version: 1 or use a newer appagent", c.Version)
 	}
 	for _, k := range []struct{ key, val string }{
 		{"volume.path", c.Volume.Path}, {"volume.template", c.Volume.Template},
