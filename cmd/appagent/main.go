@@ -60,10 +60,12 @@ func main() {
 func dispatch(args []string) exitcode.Code {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
-			if c := find(args[1]); c != nil {
-				printHelp(os.Stdout, c)
-				return exitcode.OK
+			c := find(args[1])
+			if c == nil {
+				return unknownCommand(args[1])
 			}
+			printHelp(os.Stdout, c)
+			return exitcode.OK
 		}
 		printUsage(os.Stdout)
 		if len(args) == 0 {
@@ -73,18 +75,22 @@ func dispatch(args []string) exitcode.Code {
 	}
 	c := find(args[0])
 	if c == nil {
-		fmt.Fprintf(os.Stderr, "appagent: unknown command %q", args[0])
-		var names []string
-		for _, c := range commands() {
-			names = append(names, c.name)
-		}
-		if s := config.Suggest(args[0], names); s != "" {
-			fmt.Fprintf(os.Stderr, "; did you mean %q?", s)
-		}
-		fmt.Fprintln(os.Stderr, "\nRun 'appagent help' for the list of commands.")
-		return exitcode.Usage
+		return unknownCommand(args[0])
 	}
 	return runCommand(c, args[1:])
+}
+
+func unknownCommand(name string) exitcode.Code {
+	fmt.Fprintf(os.Stderr, "appagent: unknown command %q", name)
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	if s := config.Suggest(name, names); s != "" {
+		fmt.Fprintf(os.Stderr, "; did you mean %q?", s)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun 'appagent help' for the list of commands.")
+	return exitcode.Usage
 }
 
 func find(name string) *command {

@@ -37,6 +37,10 @@ func TestUnknownCommandSuggests(t *testing.T) {
 	if got := dispatch([]string{"statsu"}); got != exitcode.Usage {
 		t.Fatalf("exit code %d, want %d", got, exitcode.Usage)
 	}
+	// 'help NAME' of a command that does not exist is the same mistake, not the command list.
+	if got := dispatch([]string{"help", "statsu"}); got != exitcode.Usage {
+		t.Fatalf("help statsu: exit code %d, want %d", got, exitcode.Usage)
+	}
 }
 
 func firstLine(s string) string {
