@@ -3,7 +3,6 @@ package upgrade
 import (
 	"errors"
 	"fmt"
-	"path"
 	"path/filepath"
 	"sort"
 
@@ -137,46 +136,41 @@ func (a *applier) ensureParents(rel string) error {
 }
 
 // replaceDir puts the new non-directory e where the volume has a directory, and moves the
-// directory whole into the backup. The new entry is made under a temporary name and swapped
-// in with one renameat2(RENAME_EXCHANGE), so a kill leaves either the directory or the new
-// entry at rel, never nothing.
+// directory whole into the backup. The new entry is made at the directory's place in the
+// backup (files/<rel>) and swapped with the directory in one renameat2(RENAME_EXCHANGE):
+// a kill leaves either the directory at rel (and the new entry in the backup, redone by the
+// next run) or the new entry at rel and the directory in the backup, never nothing at rel
+// and never the directory under a temporary name outside the backup.
 func (a *applier) replaceDir(rel string, e *Entry) error {
 	dst := a.backup + "/files/" + rel
 	if err := a.v.mkdirAll(parentOf(dst), nil); err != nil {
 		return err
 	}
-	// Backups of files inside the directory (remove steps) are made redundant by moving the
-	// whole directory there.
-	if st, err := a.v.lstat(dst); err == nil && typeOf(st.Mode) == TypeDir {
-		if err := a.v.removeAll(dst); err != nil {
+	// What is at dst is ours: backups of files inside the directory (remove steps), made
+	// redundant by moving the whole directory there, or the new entry made by a run killed
+	// before the exchange. A replaced path is a directory in the old manifest, so no other
+	// step backs up a non-directory at dst.
+	if err := a.v.removeAll(dst); err != nil {
+		return err
+	}
+	err := a.v.at(dst, func(bfd int, bname string) error {
+		if _, err := copyEntryAt(a.src(rel), e.Type, bfd, bname); err != nil && err != errSkip {
 			return err
 		}
-	}
-	dst, err := a.freeName(dst)
+		return a.v.at(rel, func(dfd int, name string) error {
+			err := unix.Renameat2(bfd, bname, dfd, name, unix.RENAME_EXCHANGE)
+			if err == unix.EXDEV {
+				return fmt.Errorf("%s is on another filesystem than the backup %s, so it cannot be moved there: move the directory off the volume by hand (or mount the whole volume as one filesystem), then start again: %w",
+					a.v.abs(rel), a.v.abs(a.backup), err)
+			}
+			return err
+		})
+	})
 	if err != nil {
 		return err
 	}
-	tmpRel := "." + path.Base(rel) + tmpSuffix
-	if p := parentOf(rel); p != "" {
-		tmpRel = p + "/" + tmpRel
-	}
-	if err := a.v.at(rel, func(dfd int, name string) error {
-		tmp := "." + name + tmpSuffix
-		if err := removeAllAt(dfd, tmp); err != nil {
-			return err
-		}
-		if _, err := copyEntryAt(a.src(rel), e.Type, dfd, tmp); err != nil && err != errSkip {
-			unix.Unlinkat(dfd, tmp, 0)
-			return err
-		}
-		return unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE)
-	}); err != nil {
-		return err
-	}
-	if err := a.v.rename(tmpRel, dst); err != nil {
-		return err
-	}
 	a.placed[rel] = true
+	a.pr.add(0)
 	a.warn("the directory %s is now %s (the image replaced it)", a.v.abs(rel), a.v.abs(dst))
 	return nil
 }

@@ -307,3 +307,37 @@ func TestSecondLockRefused(t *testing.T) {
 		t.Errorf("the message does not name the holder: %v", err)
 	}
 }
+
+// A directory the image replaces by a file holds a file of the user's: a kill at any step of
+// the replacement, then a restart, must end with the user's file in the backup, exactly as
+// an undisturbed run leaves it (never hidden on the volume under a temporary name, where a
+// later upgrade of the same path would delete it).
+func TestKillDuringDirReplace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	root1, root2, edit := crashFixture(t)
+	userDir := func(vol string) {
+		edit(vol)
+		write(t, vol+"/etc/app/sub/mine", "the user's own file")
+	}
+	want := t.TempDir()
+	runChild(t, root1, want)
+	userDir(want)
+	runChild(t, root2, want)
+	if got := read(t, filepath.Join(want, dirBackup, backupsOn(t, want)[0], "files/etc/app/sub/mine")); got != "the user's own file" {
+		t.Fatalf("undisturbed run: the user's file is not in the backup: %q", got)
+	}
+	for n := 1; n <= 6; n++ {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			vol := t.TempDir()
+			runChild(t, root1, vol)
+			userDir(vol)
+			killAfterStall(t, root2, vol, n)
+			runChild(t, root2, vol)
+			if d := diffLines(snapshot(t, want), snapshot(t, vol)); d != "" {
+				t.Errorf("killed after %d steps, then restarted: the volume differs from an undisturbed run:\n%s", n, d)
+			}
+		})
+	}
+}
