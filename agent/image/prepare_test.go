@@ -81,6 +81,13 @@ func TestPrepareInvalidChangesNothing(t *testing.T) {
 			if _, err := os.Lstat(filepath.Join(root, SystemUnitDir)); err == nil {
 				t.Errorf("units were installed by a failed prepare")
 			}
+			// The caller prints the error; the progress output (the same build log) must
+			// not list the problems a second time.
+			for _, line := range strings.Split(strings.TrimSpace(err.Error()), "\n")[1:] {
+				if strings.Contains(out.String(), line) {
+					t.Errorf("progress output repeats the problem %q:\n%s", line, out.String())
+				}
+			}
 		})
 	}
 }
