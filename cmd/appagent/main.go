@@ -129,6 +129,12 @@ func runCommandTo(c *command, args []string, stdout, stderr io.Writer) exitcode.
 			printHelp(stdout, c)
 			return exitcode.OK
 		}
+		// The flag package calls every flag that may stand alone "boolean"; --wait=soon is not.
+		if rest, ok := strings.CutPrefix(err.Error(), "invalid boolean value "); ok {
+			if _, isWait := flagValue(fs, rest).(*waitFlag); isWait {
+				err = errors.New("invalid value " + rest)
+			}
+		}
 		return usage(err)
 	}
 	if c.usage == "" && !c.anyArgs && fs.NArg() > 0 {
@@ -151,6 +157,19 @@ func runCommandTo(c *command, args []string, stdout, stderr io.Writer) exitcode.
 		}
 	}
 	return code
+}
+
+// flagValue finds the flag named in the rest of a parse error: `"x" for -name: why`.
+func flagValue(fs *flag.FlagSet, rest string) flag.Value {
+	_, after, ok := strings.Cut(rest, " for -")
+	if !ok {
+		return nil
+	}
+	name, _, _ := strings.Cut(after, ":")
+	if f := fs.Lookup(name); f != nil {
+		return f.Value
+	}
+	return nil
 }
 
 // jsonAsked tells whether the command line sets --json, before a "--" that ends the flags.

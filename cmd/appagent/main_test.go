@@ -69,6 +69,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{"prepare", []string{"/mnt/image"}, false, `unexpected argument "/mnt/image"`},
 		{"prepare", []string{"--root", "/nonexistent", "now"}, false, `unexpected argument "now"`},
 		{"status", []string{"--json=false", "--bogus"}, false, "-bogus"},
+		{"status", []string{"--wait=soon"}, false, `invalid value "soon" for -wait: expected a duration such as 90s or 10m`},
+		{"diff", []string{"--json=maybe"}, false, `invalid boolean value "maybe" for -json`},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer
