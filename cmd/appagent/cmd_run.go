@@ -27,13 +27,24 @@ It stops cleanly on SIGTERM.`,
 			fs.StringVar(&level, "log-level", envOr("APPAGENT_LOG_LEVEL", "info"), "trace, debug, info, warn or error (env APPAGENT_LOG_LEVEL)")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
+			lvl := hclog.LevelFromString(level)
+			fromEnv := level == os.Getenv("APPAGENT_LOG_LEVEL")
+			if lvl == hclog.NoLevel && !fromEnv {
+				return exitcode.Withf(exitcode.Usage, "--log-level %q: expected trace, debug, info, warn or error", level)
+			}
 			log := hclog.New(&hclog.LoggerOptions{
 				Name:   "appagent",
-				Level:  hclog.LevelFromString(level),
+				Level:  lvl, // NoLevel: hclog's default, info
 				Output: env.stderr,
 				// journald stamps every line; a second time stamp only adds noise.
 				DisableTime: os.Getenv("JOURNAL_STREAM") != "",
 			})
+			if lvl == hclog.NoLevel {
+				// A typo in the container's environment must not stop the agent (systemd
+				// would restart it forever); say it and log at info.
+				log.Warn("unknown log level in APPAGENT_LOG_LEVEL; logging at info (use trace, debug, info, warn or error)",
+					"param", "APPAGENT_LOG_LEVEL", "value", level)
+			}
 			return service.Run(ctx, service.Options{Log: log, Tasks: agentTasks(log)})
 		},
 	}

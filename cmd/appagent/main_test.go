@@ -71,6 +71,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"status", []string{"--json=false", "--bogus"}, false, "-bogus"},
 		{"status", []string{"--wait=soon"}, false, `invalid value "soon" for -wait: expected a duration such as 90s or 10m`},
 		{"diff", []string{"--json=maybe"}, false, `invalid boolean value "maybe" for -json`},
+		{"run", []string{"--log-level=loud"}, false, `--log-level "loud": expected trace, debug, info, warn or error`},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer
