@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"path/filepath"
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
@@ -30,7 +31,7 @@ second. --json prints the report as one JSON document (docs/diff.md).`,
 		exits: []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage, exitcode.Config},
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&asJSON, "json", false, "print JSON (docs/diff.md)")
-			fs.StringVar(&cfgArg, "config", config.DefaultPath, "the image's declaration")
+			fs.StringVar(&cfgArg, "config", config.DefaultPath, "the image's declaration, a path inside --root")
 			fs.StringVar(&root, "root", "/", "root of the filesystem to compare (for tests and offline checks)")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
@@ -53,9 +54,10 @@ second. --json prints the report as one JSON document (docs/diff.md).`,
 	}
 }
 
+// joinRoot is the declaration's path under --root (like prepare's --config, a path inside it).
 func joinRoot(root, p string) string {
 	if root == "" || root == "/" {
 		return p
 	}
-	return root + p
+	return filepath.Join(root, p)
 }

@@ -97,3 +97,17 @@ func TestCommandLineErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinRoot(t *testing.T) {
+	for _, tc := range []struct{ root, p, want string }{
+		{"/", "/etc/appagent/appagent.yaml", "/etc/appagent/appagent.yaml"},
+		{"", "x.yaml", "x.yaml"},
+		{"/img", "/etc/appagent/appagent.yaml", "/img/etc/appagent/appagent.yaml"},
+		{"/img/", "/etc/appagent/appagent.yaml", "/img/etc/appagent/appagent.yaml"},
+		{"/img", "etc/appagent/appagent.yaml", "/img/etc/appagent/appagent.yaml"}, // was /imgetc/...
+	} {
+		if got := joinRoot(tc.root, tc.p); got != tc.want {
+			t.Errorf("joinRoot(%q, %q) = %q, want %q", tc.root, tc.p, got, tc.want)
+		}
+	}
+}
