@@ -154,7 +154,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 			File{Dir: Normal, Path: "multi-user.target.wants/" + name, Link: "../" + name})
 	}
 	stampCmd := func(args ...string) string {
-		return fmt.Sprintf("%s stamp --dir %s %s", Binary, stamps, strings.Join(args, " "))
+		return fmt.Sprintf("%s stamp --dir %s %s", Binary, execArg(stamps), strings.Join(args, " "))
 	}
 	if hasConfigure {
 		set := []string{"--remove", params.ReconfigurePending, "configure"}
@@ -173,13 +173,13 @@ func Generate(cfg *config.Config, o Options) Generated {
 			desc = "appagent: mark the volume configured"
 		}
 		hook(ConfigureUnit, what, desc, h.Configure, exitcode.Configure, nil,
-			"ConditionPathExists=!"+path.Join(stamps, "configure"), "", stampCmd(set...))
+			"ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, "configure")), "", stampCmd(set...))
 	}
 	if hasUpgrade {
 		what := "# The upgrade hook: runs once per new image build on a volume configured by an earlier build.\n" +
 			"# Success leaves the stamp " + stamps + "/upgrade-" + buildID + ".\n"
 		hook(UpgradeUnit, what, "appagent upgrade hook (first start of a new image build)", h.Upgrade, exitcode.UpgradeHook,
-			[]string{ConfigureUnit}, "ConditionPathExists=!"+path.Join(stamps, "upgrade-"+buildID), "", stampCmd("upgrade-"+buildID))
+			[]string{ConfigureUnit}, "ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, "upgrade-"+buildID)), "", stampCmd("upgrade-"+buildID))
 	}
 	if hasReconfigure {
 		pending := path.Join(stamps, params.ReconfigurePending)
@@ -193,7 +193,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 			after = append(after, UpgradeUnit)
 		}
 		hook(ReconfigureUnit, what, "appagent reconfigure hook (parameters changed)", h.Reconfigure, exitcode.Configure,
-			after, "ConditionPathExists="+pending, pending, stampCmd("--remove", params.ReconfigurePending))
+			after, "ConditionPathExists="+escapeSpecifiers(pending), escapeSpecifiers(pending), stampCmd("--remove", params.ReconfigurePending))
 	}
 
 	// A drop-in for each application unit.
@@ -276,6 +276,23 @@ func Generate(cfg *config.Config, o Options) Generated {
 		return g.Files[i].Path < g.Files[j].Path
 	})
 	return g
+}
+
+// escapeSpecifiers makes s literal in a unit file setting that expands % specifiers
+// (ConditionPathExists=, EnvironmentFile=): the volume path is the image's, and a % in it
+// would otherwise be read as a specifier (%t is the runtime directory, ...).
+func escapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+
+// execArg makes s one literal argument of an Exec*= command line: systemd splits those at
+// spaces, unquotes and C-unescapes each word, then expands % specifiers and $VAR. So % and $
+// are doubled, and a word with a space, quote or backslash is double-quoted with \ and \"
+// escaped (systemd.service(5), "Command Lines").
+func execArg(s string) string {
+	s = strings.NewReplacer("%", "%%", "$", "$$").Replace(s)
+	if !strings.ContainsAny(s, " \t\"'\\") {
+		return s
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // ordered tells whether a unit of this type can start after the hooks. Sockets, paths and

@@ -157,3 +157,115 @@ func TestStamp(t *testing.T) {
 		}
 	}
 }
+
+// unitValues returns the values of key= lines in a unit file, as written.
+func unitValues(content, key string) []string {
+	var out []string
+	for _, l := range strings.Split(content, "\n") {
+		if v, ok := strings.CutPrefix(l, key+"="); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// execWords splits an ExecStart= value the way systemd does (extract_first_word with
+// EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE, the subset the generator can produce), then undoes the
+// %% and $$ escapes; an unescaped % or $ is reported as an error.
+func execWords(t *testing.T, v string) []string {
+	t.Helper()
+	var words []string
+	var w strings.Builder
+	in, inWord := false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && i+1 < len(v):
+			i++
+			w.WriteByte(v[i])
+			inWord = true
+		case c == '"':
+			in = !in
+			inWord = true
+		case (c == ' ' || c == '\t') && !in:
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	for i, s := range words {
+		words[i] = unescapeSpecifiers(t, s, true)
+	}
+	return words
+}
+
+// unescapeSpecifiers undoes %% (and $$ in command lines, where systemd expands $VAR; other
+// keys take $ literally).
+func unescapeSpecifiers(t *testing.T, s string, dollar bool) string {
+	t.Helper()
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || (dollar && s[i] == '$') {
+			if i+1 < len(s) && s[i+1] == s[i] {
+				i++
+			} else if s[i] == '%' && i+1 < len(s) && s[i+1] == 'n' {
+				// %n is the one specifier the generator means (report-failure's unit).
+			} else {
+				t.Errorf("unescaped %c in %q: systemd would expand it", s[i], s)
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// TestGenerateEscapesVolumePath: the volume path goes into ConditionPathExists=,
+// EnvironmentFile= and the stamp command of the hook units. systemd expands % specifiers in
+// all of them, and splits ExecStart= lines at spaces and expands $VAR there: a volume path
+// with a space, % or $ must reach the stamp command and the conditions unchanged.
+func TestGenerateEscapesVolumePath(t *testing.T) {
+	for _, vol := range []string{"/data", "/srv/my data", "/srv/100%disk", "/srv/$HOME", `/srv/q"uo\te`} {
+		t.Run(vol, func(t *testing.T) {
+			cfg := loadConfig(t, "full.yaml")
+			cfg.Volume.Path = vol
+			g := Generate(cfg, Options{BuildID: "b1"})
+			stamps := vol + "/.appagent/stamps"
+			seen := 0
+			for _, f := range g.Files {
+				if f.Path != ConfigureUnit && f.Path != UpgradeUnit && f.Path != ReconfigureUnit {
+					continue
+				}
+				seen++
+				for _, c := range unitValues(f.Content, "ConditionPathExists") {
+					got := unescapeSpecifiers(t, strings.TrimPrefix(c, "!"), false)
+					if !strings.HasPrefix(got, stamps+"/") {
+						t.Errorf("%s: ConditionPathExists=%s reads as %q, not under %q", f.Path, c, got, stamps)
+					}
+				}
+				for _, e := range unitValues(f.Content, "EnvironmentFile") {
+					got := unescapeSpecifiers(t, strings.TrimPrefix(e, "-"), false)
+					if !strings.HasPrefix(got, "/run/appagent/") && got != stamps+"/"+"reconfigure-pending" {
+						t.Errorf("%s: EnvironmentFile=%s reads as %q", f.Path, e, got)
+					}
+				}
+				for _, e := range unitValues(f.Content, "ExecStartPost") {
+					w := execWords(t, e)
+					if len(w) < 4 || w[1] != "stamp" || w[2] != "--dir" || w[3] != stamps {
+						t.Errorf("%s: ExecStartPost=%s reads as %q; want --dir %q", f.Path, e, w, stamps)
+					}
+				}
+			}
+			if seen != 3 {
+				t.Fatalf("%d hook units generated, want 3", seen)
+			}
+		})
+	}
+}
