@@ -73,8 +73,10 @@ func pruneBackups(v *vfs, keep int, current string) ([]string, error) {
 
 // awaitsReview: the backup's plan.json names a keep+new or move-aside step whose
 // NAME.appagent-new or NAME.appagent-old is still on the volume (the same test as
-// agent/health's pendingReview), or the plan cannot be read (kept, to be safe). A backup
-// without a plan (an upgrade interrupted before writing it) has nothing to review.
+// agent/health's pendingReview), or a replace step of a directory that is still in the
+// backup's files/ (the user's files in it exist nowhere else), or the plan cannot be read
+// (kept, to be safe). A backup without a plan (an upgrade interrupted before writing it)
+// has nothing to review.
 func awaitsReview(v *vfs, dir string) bool {
 	data, err := v.readSmall(dir+"/plan.json", maxManifest)
 	if err != nil {
@@ -86,11 +88,23 @@ func awaitsReview(v *vfs, dir string) bool {
 	var steps []struct {
 		Path   string `json:"path"`
 		Action Action `json:"action"`
+		Cur    *struct {
+			Type string `json:"type"`
+		} `json:"cur"`
 	}
 	if err := json.Unmarshal(data, &steps); err != nil {
 		return true
 	}
 	for _, s := range steps {
+		if s.Action == ActReplace && s.Cur != nil && s.Cur.Type == TypeDir {
+			// A directory the image replaced by a file was moved here whole, with whatever
+			// the user kept in it: it stays until the user deletes it from the backup.
+			ok, err := v.exists(dir + "/files/" + s.Path)
+			if ok || (err != nil && !isNotExist(err)) {
+				return true
+			}
+			continue
+		}
 		var suffix string
 		switch s.Action {
 		case ActKeepNew:

@@ -78,6 +78,22 @@ func TestPruneBackups(t *testing.T) {
 				write(t, vol+"/etc/t.appagent-old", "user's")
 			},
 			want: []string{names[0], names[4], names[5]}},
+		{name: "a replaced directory still in the backup keeps it", keep: 2,
+			setup: func(t *testing.T, vol string) {
+				mkBackup(t, vol, names[1], []Step{{Path: "etc", Decision: Decision{Action: ActReplace}, Cur: &Entry{Type: TypeDir}}})
+			},
+			want: []string{names[1], names[4], names[5]}},
+		{name: "a replaced directory deleted from the backup: pruned", keep: 2,
+			setup: func(t *testing.T, vol string) {
+				mkBackup(t, vol, names[1], []Step{{Path: "etc", Decision: Decision{Action: ActReplace}, Cur: &Entry{Type: TypeDir}}})
+				os.RemoveAll(vol + "/" + dirBackup + "/" + names[1] + "/files/etc")
+			},
+			want: names[4:]},
+		{name: "a replaced file does not keep its backup", keep: 2,
+			setup: func(t *testing.T, vol string) {
+				mkBackup(t, vol, names[1], []Step{{Path: "etc/x", Decision: Decision{Action: ActReplace}, Cur: &Entry{Type: TypeFile}}})
+			},
+			want: names[4:]},
 		{name: "unreadable plan keeps its backup", keep: 2,
 			setup: func(t *testing.T, vol string) { write(t, vol+"/"+dirBackup+"/"+names[2]+"/plan.json", "{not json") },
 			want:  []string{names[2], names[4], names[5]}},
