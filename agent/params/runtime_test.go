@@ -211,3 +211,30 @@ func FuzzWriteRuntime(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadStoredDamagedNamesNoValue: params.json holds secrets, and the error about a damaged
+// file goes to the container's stdout (init) and the journal (agent). encoding/json's syntax
+// errors quote the offending byte, which can be a byte of a secret: the message must say
+// where the file is broken, never what it holds.
+func TestLoadStoredDamagedNamesNoValue(t *testing.T) {
+	for _, tt := range []struct{ name, content string }{
+		{"bad byte after a value", `{"format":1,"values":{"PW":{"value":"s3cr"Xt"}}}`},
+		{"cut off", `{"format":1,"values":{"PW":{"value":"s3cr`},
+		{"wrong type", `{"format":1,"values":{"PW":{"value":["s3cr","Xt"]}}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vol := t.TempDir()
+			os.MkdirAll(filepath.Join(vol, StateDir), 0o700)
+			os.WriteFile(StoredPath(vol), []byte(tt.content), 0o600)
+			_, err := LoadStored(vol)
+			if err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), StoredPath(vol)) {
+				t.Fatalf("err = %v; want a damaged-file error naming the file", err)
+			}
+			for _, leak := range []string{"X", "s3cr", "Xt"} {
+				if strings.Contains(strings.ReplaceAll(err.Error(), StoredPath(vol), ""), leak) {
+					t.Errorf("error %q shows %q of the file's content", err, leak)
+				}
+			}
+		})
+	}
+}

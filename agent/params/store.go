@@ -52,7 +52,7 @@ func LoadStored(volume string) (*Stored, error) {
 	}
 	var s Stored
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("the stored parameters %s are damaged (%v); remove the file and start again with every parameter given", path, err)
+		return nil, fmt.Errorf("the stored parameters %s are damaged (%s); remove the file and start again with every parameter given", path, jsonProblem(err))
 	}
 	if s.Format > storedFormat {
 		return nil, fmt.Errorf("the stored parameters %s have format %d, newer than this appagent knows (%d); use the newer image", path, s.Format, storedFormat)
@@ -61,6 +61,20 @@ func LoadStored(volume string) (*Stored, error) {
 		s.Values = map[string]StoredValue{}
 	}
 	return &s, nil
+}
+
+// jsonProblem says where params.json is broken without quoting it: encoding/json's syntax
+// errors show the offending byte, which can be a byte of a secret.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s has the wrong type at byte %d", te.Field, te.Offset)
+	}
+	return "not valid JSON"
 }
 
 // Store keeps the given values of set on the volume, next to those stored before for
