@@ -89,7 +89,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key with suggestion", "volume:\n  pahts: [/etc/x]\n", []string{`appagent.yaml:2:3: error: volume: unknown key "pahts"; did you mean "paths"?`}},
 		{"unknown top key lists known", "volumes: {}\n", []string{`unknown key "volumes"; did you mean "volume"?`}},
 		{"two unknown keys both reported", "volume:\n  pth: /data\n  formatt: 2\n", []string{`:2:3:`, `:3:3:`}},
-		{"wrong type", "volume:\n  format: two\n", []string{`appagent.yaml:2: error:`, `cannot unmarshal text`}},
+		{"wrong type", "volume:\n  format: two\n", []string{`appagent.yaml:2:11: error: volume.format: expected a whole number, found "two"`}},
 		{"list expected", "volume:\n  paths: /etc\n", []string{`volume.paths: expected a list`}},
 		{"syntax error", "volume: [\n", []string{`appagent.yaml:`, `error:`}},
 		{"empty file", "", []string{`the file is empty`}},
@@ -120,6 +120,11 @@ func TestParseProblems(t *testing.T) {
 		{"values located at their line", "version: 7\nvolume:\n  path: data\nlogs:\n  format: xml\ndiff:\n  ignore: [/a, b]\n",
 			[]string{`appagent.yaml:1:10: error: version: 7 is not known`, `appagent.yaml:3:9: error: volume.path: "data" must be an absolute`,
 				`appagent.yaml:5:11: error: logs.format: unknown format "xml"`, `appagent.yaml:7:16: error: diff.ignore[1]: "b" must be an absolute path`}},
+		{"whole numbers", "version: \"1\"\nvolume:\n  format: 1.5\nunits: [{name: a.service, essential: true, exit_code: abc}]\n",
+			[]string{`:1:10: error: version: expected a whole number, found "1" (write it without quotes)`, `:3:11: error: volume.format: expected a whole number, found "1.5"`,
+				`:4:55: error: units[0].exit_code: expected a whole number, found "abc"`}},
+		{"empty list entry", "volume:\n  paths:\n    -\n    - /etc/x\nunits: [~]\n",
+			[]string{`:3:6: error: volume.paths[0]: empty list entry`, `:5:9: error: units[0]: empty list entry`}},
 		{"tab says how to fix", "volume:\n  path: /data\n\tpaths: [/x]\n", []string{`indents with spaces only`}},
 	}
 	for _, tc := range tests {

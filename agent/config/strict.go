@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -82,12 +83,32 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, key string, r *Report)
 			return
 		}
 		for i, c := range n.Content {
-			checkKeys(file, c, t.Elem(), fmt.Sprintf("%s[%d]", key, i), r)
+			sub := fmt.Sprintf("%s[%d]", key, i)
+			if c.Kind == yaml.ScalarNode && c.Tag == "!!null" {
+				// yaml.v3 drops it silently: a "-" with nothing after it.
+				r.Add(Problem{File: file, Line: c.Line, Column: c.Column, Key: sub, Severity: Error,
+					Message: "empty list entry; give it a value or remove the line"})
+				continue
+			}
+			checkKeys(file, c, t.Elem(), sub, r)
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
 			r.Add(Problem{File: file, Line: n.Line, Column: n.Column, Key: key, Severity: Error,
 				Message: fmt.Sprintf("expected a single value, found %s", kindName(n))})
+			return
+		}
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			// yaml.v3 would truncate 1.5 to 1 without a word, and names Go types otherwise.
+			if n.Tag != "!!int" && n.Tag != "!!null" {
+				msg := fmt.Sprintf("expected a whole number, found %q", n.Value)
+				if _, err := strconv.Atoi(n.Value); err == nil {
+					msg += " (write it without quotes)"
+				}
+				r.Add(Problem{File: file, Line: n.Line, Column: n.Column, Key: key, Severity: Error, Message: msg})
+			}
 		}
 	}
 }
