@@ -123,6 +123,8 @@ func TestParseProblems(t *testing.T) {
 		{"whole numbers", "version: \"1\"\nvolume:\n  format: 1.5\nunits: [{name: a.service, essential: true, exit_code: abc}]\n",
 			[]string{`:1:10: error: version: expected a whole number, found "1" (write it without quotes)`, `:3:11: error: volume.format: expected a whole number, found "1.5"`,
 				`:4:55: error: units[0].exit_code: expected a whole number, found "abc"`}},
+		{"true or false", "volume: {require_mount: maybe}\nunits: [{name: a.service, essential: yes}]\n",
+			[]string{`:1:25: error: volume.require_mount: expected true or false, found "maybe"`}},
 		{"empty list entry", "volume:\n  paths:\n    -\n    - /etc/x\nunits: [~]\n",
 			[]string{`:3:6: error: volume.paths[0]: empty list entry`, `:5:9: error: units[0]: empty list entry`}},
 		{"tab says how to fix", "volume:\n  path: /data\n\tpaths: [/x]\n", []string{`indents with spaces only`}},
@@ -154,6 +156,18 @@ func TestParseReportsEachProblemOnce(t *testing.T) {
 		if len(rep.Problems) != 1 {
 			t.Errorf("%q: %d problems, want 1:\n%s", src, len(rep.Problems), rep)
 		}
+	}
+}
+
+// What yaml.v3 decodes correctly stays accepted: YAML 1.1 booleans, hex numbers, null.
+func TestParseScalarsAccepted(t *testing.T) {
+	src := "version: 1\nvolume: {require_mount: yes, format: 0x2, keep_backups: ~}\nunits: [{name: a.service, essential: on, exit_code: 40}]\n"
+	c, rep := Parse("appagent.yaml", []byte(src))
+	if rep.HasErrors() {
+		t.Fatalf("problems:\n%s", rep)
+	}
+	if !c.Volume.RequireMount || c.Volume.Format != 2 || !c.Units[0].Essential {
+		t.Errorf("decoded %+v %+v", c.Volume, c.Units)
 	}
 }
 

@@ -109,7 +109,21 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, key string, r *Report)
 				}
 				r.Add(Problem{File: file, Line: n.Line, Column: n.Column, Key: key, Severity: Error, Message: msg})
 			}
+		case reflect.Bool:
+			// yaml.v3 also takes YAML 1.1's yes/no/on/off (y, n) for a bool field.
+			if n.Tag != "!!bool" && n.Tag != "!!null" && !yaml11Bool[n.Value] {
+				r.Add(Problem{File: file, Line: n.Line, Column: n.Column, Key: key, Severity: Error,
+					Message: fmt.Sprintf("expected true or false, found %q", n.Value)})
+			}
 		}
+	}
+}
+
+var yaml11Bool = map[string]bool{}
+
+func init() {
+	for _, s := range strings.Fields("y Y yes Yes YES on On ON n N no No NO off Off OFF") {
+		yaml11Bool[s] = true
 	}
 }
 
