@@ -2,6 +2,7 @@ package units
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -146,7 +147,8 @@ func Generate(cfg *config.Config, o Options) Generated {
 		fmt.Fprintf(&b, "ExecStopPost=+%s report-failure --exit-code %d %%n\n", Binary, code)
 		timeout := "infinity"
 		if hk != nil && hk.Timeout.Duration > 0 {
-			timeout = fmt.Sprintf("%ds", int(hk.Timeout.Seconds()+0.5))
+			// Rounded up: systemd reads 0 as "no timeout".
+			timeout = fmt.Sprintf("%ds", int(math.Ceil(hk.Timeout.Seconds())))
 		}
 		fmt.Fprintf(&b, "TimeoutStartSec=%s\n", timeout)
 		g.Files = append(g.Files,

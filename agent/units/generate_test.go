@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/appagent/appagent/internal/goldenfile"
 
@@ -267,5 +268,30 @@ func TestGenerateEscapesVolumePath(t *testing.T) {
 				t.Fatalf("%d hook units generated, want 3", seen)
 			}
 		})
+	}
+}
+
+// TestHookTimeout: systemd reads TimeoutStartSec=0 as "no timeout", so a declared timeout
+// under a second must not round down to 0s.
+func TestHookTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		timeout time.Duration
+		want    string
+	}{
+		{0, "infinity"},
+		{300 * time.Millisecond, "1s"},
+		{1500 * time.Millisecond, "2s"},
+		{10 * time.Minute, "600s"},
+	} {
+		cfg := loadConfig(t, "minimal.yaml")
+		cfg.Hooks.Configure = &config.Hook{Command: "/bin/true", Timeout: config.Duration{Duration: tt.timeout}}
+		g := Generate(cfg, Options{})
+		for _, f := range g.Files {
+			if f.Path == ConfigureUnit {
+				if got := unitValues(f.Content, "TimeoutStartSec"); len(got) != 1 || got[0] != tt.want {
+					t.Errorf("timeout %v: TimeoutStartSec=%v, want %s", tt.timeout, got, tt.want)
+				}
+			}
+		}
 	}
 }
