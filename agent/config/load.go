@@ -74,6 +74,9 @@ func Parse(file string, data []byte) (*Config, Report) {
 	for i := range c.Volume.Paths {
 		c.Volume.Paths[i].File = file
 	}
+	if n := keyNode(&root, "volume.paths_file"); n != nil {
+		c.Volume.PathsFileLine = n.Line
+	}
 	// Unknown keys leave the decoded values intact, so their values are still validated and
 	// every problem shows at once; after a decode error the values are partial and would only
 	// add false problems.
@@ -233,8 +236,8 @@ func (c *Config) VolumePaths(root string) ([]VolumePath, Report) {
 	if c.Volume.PathsFile != "" {
 		data, err := os.ReadFile(strings.TrimSuffix(root, "/") + c.Volume.PathsFile)
 		if err != nil {
-			rep.Add(Problem{File: c.File, Key: "volume.paths_file", Severity: Error,
-				Message: fmt.Sprintf("cannot read the volume list: %v", err)})
+			rep.Add(Problem{File: c.File, Line: c.Volume.PathsFileLine, Key: "volume.paths_file", Severity: Error,
+				Message: fmt.Sprintf("cannot read the volume list: %v (add the file to the image before `appagent prepare`, or remove paths_file)", err)})
 		} else {
 			paths = append(paths, LoadPathsFile(c.Volume.PathsFile, data, &rep)...)
 		}

@@ -258,3 +258,16 @@ func FuzzLoadPathsFile(f *testing.F) {
 		}
 	})
 }
+
+// A paths_file that cannot be read is reported at the line that names it, with the fix.
+func TestVolumePathsFileMissing(t *testing.T) {
+	c, rep := Parse("appagent.yaml", []byte("version: 1\nvolume:\n  paths_file: /etc/appagent/list\n"))
+	if rep.HasErrors() {
+		t.Fatal(rep)
+	}
+	_, rep = c.VolumePaths(t.TempDir())
+	if out := rep.String(); !strings.Contains(out, "appagent.yaml:3: error: volume.paths_file: cannot read the volume list") ||
+		!strings.Contains(out, "add the file to the image") {
+		t.Errorf("report:\n%s", out)
+	}
+}

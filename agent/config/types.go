@@ -50,6 +50,8 @@ type Volume struct {
 	// PathsFile names a plain list (one absolute path a line, # comments), the talk's and
 	// freeipa-container's volume-data-list, read in addition to Paths.
 	PathsFile string `yaml:"paths_file"`
+	// PathsFileLine is the line of paths_file in the declaration (for messages).
+	PathsFileLine int `yaml:"-"`
 	// RequireMount refuses to start when the volume path is not a mount point (the data would
 	// live in the container's layer and vanish with it). Default: warn only.
 	RequireMount bool `yaml:"require_mount"`
