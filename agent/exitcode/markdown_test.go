@@ -21,7 +21,8 @@ One table for every appagent command and for the container itself. A code is nev
 for another meaning: probes, orchestrators and scripts depend on them.
 
 - ` + "`appagent init`" + ` (the container's entrypoint) exits with 3, 10-14 or 18 before systemd
-  starts; the message on the container's stdout (` + "`podman logs`" + `) says what and how to fix it.
+  starts (2 for a bad flag, 1 for anything unforeseen); the message on the container's stdout
+  (` + "`podman logs`" + `) says what and how to fix it.
 - Once systemd runs, a failed hook or essential unit makes the container exit with 15, 16 or 17
   (or the code the image declares for that hook or unit: ` + "`exit_code`" + ` in appagent.yaml),
   through systemd's ` + "`FailureAction=exit`" + ` and ` + "`FailureActionExitStatus=`" + `. One line
