@@ -532,3 +532,41 @@ hooks:
 		t.Errorf("tick.timer started before the configure hook finished")
 	}
 }
+
+// TestHooksOddVolumePathNspawn: the volume path reaches the hook units' conditions and stamp
+// command through systemd's parser, which splits command lines at spaces and expands %
+// specifiers (%t is /run). With a volume at "/srv/app data/100%t" the configure hook must
+// run once, leave its stamp on that volume, and be skipped at the next start.
+func TestHooksOddVolumePathNspawn(t *testing.T) {
+	nspawn.Require(t)
+	const volPath = "/srv/app data/100%t"
+	config := "volume:\n  path: \"" + volPath + "\"\nunits:\n  - app.service\nhooks:\n  configure: /usr/local/bin/hook configure\n"
+	host := t.TempDir()
+	files := hookFiles(config)
+	files["/usr/local/bin/hook"] = "#!/bin/sh\necho \"$1 ran\" >> \"" + volPath + "/$1.log\"\n"
+	files["/etc/systemd/system/app.service"] = "[Unit]\nDescription=test application\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
+	opts := nspawn.Options{Files: files, Setup: func(t testing.TB, root string) {
+		enableApp(t, root)
+		os.MkdirAll(filepath.Join(root, volPath), 0o755)
+	}, Prepare: true, ExtraArgs: []string{"--bind=" + host + ":" + volPath}}
+	c := nspawn.Boot(t, opts)
+	waitRunning(t, c)
+	if n := lines(t, host, "configure.log"); n != 1 {
+		t.Errorf("first start: configure ran %d times, want 1", n)
+	}
+	if _, err := os.Stat(filepath.Join(host, ".appagent/stamps/configure")); err != nil {
+		t.Errorf("no configure stamp on the volume: %v", err)
+	}
+	stop(t, c)
+
+	opts.Root, opts.Setup, opts.Files, opts.Prepare = c.Root(), nil, nil, false
+	c = nspawn.Boot(t, opts)
+	waitRunning(t, c)
+	if n := lines(t, host, "configure.log"); n != 1 {
+		t.Errorf("second start: configure ran %d times in all, want 1", n)
+	}
+	if got := c.MustExec("systemctl", "show", "--value", "-p", "ConditionResult", "appagent-configure.service"); got != "no" {
+		t.Errorf("second start: configure's condition = %q, want no (skipped)", got)
+	}
+	stop(t, c)
+}
