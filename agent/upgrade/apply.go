@@ -114,6 +114,10 @@ func (a *applier) place(srcRel, dst string, e *Entry) error {
 		}
 		if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
 			unix.Unlinkat(dfd, tmp, 0)
+			if err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST {
+				return fmt.Errorf("%s is a directory, where the image's %s goes; move it away, then start the container again: %w",
+					a.v.abs(dst), e.Type, err)
+			}
 			return err
 		}
 		a.pr.add(n)

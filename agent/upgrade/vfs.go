@@ -299,7 +299,7 @@ func (v *vfs) mkdir(rel string, mode uint32) error {
 			if e := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); e == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 				return nil
 			}
-			return fmt.Errorf("%s exists and is not a directory", v.abs(rel))
+			return fmt.Errorf("%s exists and is not a directory; move it away, then start again", v.abs(rel))
 		}
 		return err
 	})
