@@ -95,7 +95,7 @@ func Resolve(cfg *config.Config, in Inputs) (*Set, error) {
 	}
 	for _, p := range cfg.Parameters {
 		v := Value{Name: p.Name, Secret: p.Secret, Source: Unset}
-		given, src, where, err := givenValue(p.Name, env, in.SecretsDir)
+		given, src, where, err := givenValue(p.Name, p.Secret, env, in.SecretsDir)
 		if err != nil {
 			errf(p, "%v", err)
 			set.Values = append(set.Values, v)
@@ -185,7 +185,9 @@ func orDefault(s, def string) string {
 
 // givenValue returns the value given for this start: env NAME, else the file named by
 // NAME_FILE, else <secretsDir>/NAME. where names the source for messages (never the value).
-func givenValue(name string, env map[string]string, secretsDir string) (val string, src Source, where string, err error) {
+// For a secret, a relative NAME_FILE is not quoted: it is most likely the secret itself,
+// given as NAME_FILE=VALUE by mistake.
+func givenValue(name string, secret bool, env map[string]string, secretsDir string) (val string, src Source, where string, err error) {
 	v, hasEnv := env[name]
 	file, hasFile := env[name+"_FILE"]
 	switch {
@@ -196,6 +198,9 @@ func givenValue(name string, env map[string]string, secretsDir string) (val stri
 	case hasFile:
 		where = fmt.Sprintf("the file %s named by %s_FILE", file, name)
 		if !filepath.IsAbs(file) {
+			if secret {
+				return "", Unset, "", fmt.Errorf("%s_FILE must be an absolute path to a file holding the value (its value is not shown: the parameter is secret; to give the value itself, use %s=VALUE)", name, name)
+			}
 			return "", Unset, "", fmt.Errorf("%s_FILE=%q must be an absolute path", name, file)
 		}
 		v, err := readValueFile(file)

@@ -271,3 +271,30 @@ func TestUnsetSecretEnv(t *testing.T) {
 		t.Error("a non-secret was removed")
 	}
 }
+
+// TestResolveSecretFileNameNotShown: NAME_FILE=VALUE instead of NAME=VALUE is an easy
+// mistake, and then the "path" is the secret. The error about a relative NAME_FILE of a
+// secret must not quote it; for other parameters quoting it helps.
+func TestResolveSecretFileNameNotShown(t *testing.T) {
+	for _, tt := range []struct {
+		env      string
+		hidden   bool
+		mustSay  string
+		mustHide string
+	}{
+		{"WIKI_ADMIN_PASSWORD_FILE=hunter2-secret", true, "WIKI_ADMIN_PASSWORD_FILE", "hunter2-secret"},
+		{"WIKI_DB_FILE=relative/db", false, `"relative/db"`, ""},
+	} {
+		_, err := Resolve(testConfig(), Inputs{Env: []string{"WIKI_NAME=x", "WIKI_ADMIN_PASSWORD=pw", tt.env}})
+		if tt.hidden {
+			_, err = Resolve(testConfig(), Inputs{Env: []string{"WIKI_NAME=x", tt.env}})
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.mustSay) || !strings.Contains(err.Error(), "absolute path") {
+			t.Errorf("%s: err = %v; want it to name %s and ask for an absolute path", tt.env, err, tt.mustSay)
+			continue
+		}
+		if tt.mustHide != "" && strings.Contains(err.Error(), tt.mustHide) {
+			t.Errorf("%s: the error shows the secret: %v", tt.env, err)
+		}
+	}
+}
