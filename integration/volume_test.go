@@ -146,10 +146,37 @@ func TestVolumeLifecycleNspawn(t *testing.T) {
 		t.Errorf("--plan changed the volume: a.conf = %q", got)
 	}
 
+	// Backups of earlier upgrades (volume.keep_backups is 3 by default): after this upgrade
+	// the oldest plain one goes, the one whose .appagent-new is not reviewed yet stays.
+	oldBackups := map[string]string{
+		"20190101T000000Z-0000-to-1111": `[{"path":"etc/app/review.conf","action":"keep+new"}]`,
+		"20200101T000000Z-1111-to-2222": `[]`,
+		"20200201T000000Z-2222-to-3333": `[]`,
+		"20200301T000000Z-3333-to-4444": `[]`,
+	}
+	for name, plan := range oldBackups {
+		dir := filepath.Join(vol, ".appagent/backup", name)
+		if err := os.MkdirAll(dir+"/files/etc/app", 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(dir+"/files/etc/app/old.conf", []byte("old\n"), 0o644)
+		os.WriteFile(dir+"/plan.json", []byte(plan), 0o600)
+	}
+	os.WriteFile(filepath.Join(vol, "etc/app/review.conf.appagent-new"), []byte("to review\n"), 0o644)
+
 	// Image v2: each rule.
 	c3 := nspawn.Boot(t, nspawn.Options{Files: volFilesV2(), Prepare: true, Volume: vol})
 	mustRun(t, c3)
 	out := c3.Output()
+	absent(t, filepath.Join(vol, ".appagent/backup/20200101T000000Z-1111-to-2222"))
+	if !strings.Contains(out, "removed the old backup /data/.appagent/backup/20200101T000000Z-1111-to-2222") {
+		t.Errorf("the pruning of the oldest backup is not on the console:\n%s", out)
+	}
+	for _, name := range []string{"20190101T000000Z-0000-to-1111", "20200201T000000Z-2222-to-3333", "20200301T000000Z-3333-to-4444"} {
+		if _, err := os.Stat(filepath.Join(vol, ".appagent/backup", name, "files/etc/app/old.conf")); err != nil {
+			t.Errorf("backup %s should be kept: %v", name, err)
+		}
+	}
 	for file, want := range map[string]string{
 		"etc/app/a.conf":              "A2\n",     // untouched by the user: replaced
 		"etc/app/b.conf":              "B-user\n", // changed by both: the user's kept
