@@ -70,6 +70,10 @@ func Init(o Options) error {
 	for _, w := range set.Warnings {
 		fmt.Fprintf(o.Out, "appagent init: %s\n", w)
 	}
+	// The resolved set holds the secrets from here on: drop the ones given by env from this
+	// process's environment at once, so no child (migration steps, the keeper) and not systemd
+	// (/proc/1/environ) inherits them.
+	params.UnsetSecretEnv(cfg)
 	// Lock the volume, then populate or upgrade it. The lock's file goes to the keeper (hold),
 	// which keeps it open, and so the volume locked, for the container's life.
 	volumeLock, err := upgrade.Lock(cfg.Volume.Path)
@@ -85,8 +89,6 @@ func Init(o Options) error {
 	}
 	// identity: (optional) make the FQDN parameter the container's name where the runtime lets us.
 	params.ApplyIdentity(cfg, set, params.IdentityOptions{Out: o.Out})
-	// Secrets given by env are stored now; keep them out of the keeper's and systemd's environ.
-	params.UnsetSecretEnv(cfg)
 	init := cfg.Container.Init
 	// Last step before the exec: the keeper holds the container's stdout/stderr (and the files
 	// in hold, such as the volume lock) for the container's life; systemd closes inherited fds.
