@@ -3,6 +3,7 @@ package integration
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/appagent/appagent/testing/nspawn"
 )
@@ -23,7 +24,7 @@ func TestSecretNotInMigrationEnvNspawn(t *testing.T) {
 	v1["/etc/appagent/appagent.yaml"] = volConfigV1 + param
 	c1 := nspawn.Boot(t, nspawn.Options{Files: v1, Prepare: true, Volume: vol, Env: []string{"APP_PASSWORD=" + secretValue}})
 	mustRun(t, c1)
-	if _, err := c1.Stop(60e9); err != nil {
+	if _, err := c1.Stop(60 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	v2 := volFilesV2()

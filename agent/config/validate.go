@@ -39,6 +39,10 @@ func (c *Config) validate(r *Report) {
 		{"volume.path", c.Volume.Path}, {"volume.template", c.Volume.Template},
 		{"volume.migrations", c.Volume.Migrations}, {"container.init", c.Container.Init},
 	} {
+		if hasControl(k.val) {
+			errf(0, k.key, "%q contains control characters", k.val)
+			continue
+		}
 		if !path.IsAbs(k.val) || path.Clean(k.val) != k.val {
 			errf(0, k.key, "%q must be an absolute, clean path (like %q)", k.val, path.Clean("/"+k.val))
 		}
@@ -145,6 +149,9 @@ func (c *Config) validate(r *Report) {
 		}
 		if strings.TrimSpace(h.Command) == "" {
 			errf(h.Line, "hooks."+name, "needs a command")
+		} else if hasControl(h.Command) {
+			// The command becomes an ExecStart= line: a newline would start another setting.
+			errf(h.Line, "hooks."+name, "the command must be one line without control characters (a YAML | block adds newlines); put a longer script in a file and name that file")
 		} else if f := strings.Fields(h.Command)[0]; !path.IsAbs(strings.TrimLeft(f, "-@:+!")) {
 			errf(h.Line, "hooks."+name, "command %q must start with an absolute path (systemd runs it without a shell)", f)
 		}
@@ -199,6 +206,9 @@ func ValidateVolumePaths(v Volume, paths []VolumePath, r *Report) {
 		case path.Clean(p.Path) != p.Path:
 			at(p, Error, "not a clean path; write %q", path.Clean(p.Path))
 			continue
+		case hasControl(p.Path):
+			at(p, Error, "contains control characters (a newline or tab in a path is almost always a mistake, and systemd and the plain list cannot carry it)")
+			continue
 		case p.Path == "/":
 			at(p, Error, "the root directory cannot be kept on the volume")
 			continue
@@ -248,6 +258,11 @@ func declaredUnit(units []Unit, name string) bool {
 		}
 	}
 	return false
+}
+
+// hasControl reports whether s holds an ASCII control character (newline, tab, escape, ...).
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // under reports whether p is dir or inside it.
