@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -339,5 +340,48 @@ func TestKillDuringDirReplace(t *testing.T) {
 				t.Errorf("killed after %d steps, then restarted: the volume differs from an undisturbed run:\n%s", n, d)
 			}
 		})
+	}
+}
+
+// An upgrade to build B killed in the middle of its file changes, then a start with another
+// image (A again: the usual "go back"): the volume holds some of B's files under A's manifest.
+// Finishing as if it were at A would record build A over that mix (B's files then look like
+// the user's to every later upgrade, and a directory B replaced stays replaced); the start is
+// refused with a message naming build B, and B's image then finishes the upgrade as if
+// undisturbed.
+func TestInterruptedUpgradeThenOtherImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	root1, root2, edit := crashFixture(t)
+	want := t.TempDir()
+	runChild(t, root1, want)
+	edit(want)
+	runChild(t, root2, want)
+
+	vol := t.TempDir()
+	runChild(t, root1, vol)
+	edit(vol)
+	killAfterStall(t, root2, vol, 5)
+	b := read(t, root2+"/"+ImageMetaDir+"/build-id")
+
+	cmd, sc := child(t, root1, vol)
+	var out strings.Builder
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != int(exitcode.Upgrade) {
+		t.Fatalf("image A on a volume in the middle of an upgrade to B: %v, want exit %d\n%s", err, exitcode.Upgrade, out.String())
+	}
+	for _, w := range []string{"in the middle of an upgrade to build " + strings.TrimSpace(b), "docs/volume.md"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("the message lacks %q:\n%s", w, out.String())
+		}
+	}
+	runChild(t, root2, vol)
+	if d := diffLines(snapshot(t, want), snapshot(t, vol)); d != "" {
+		t.Errorf("B's image after the refused start: the volume differs from an undisturbed upgrade:\n%s", d)
 	}
 }

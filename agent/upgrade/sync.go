@@ -143,6 +143,21 @@ func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
 			volume, st.Format, st.BuildID, im.buildID, im.format)
 	}
 	p.Resume = st.Txn != nil
+	if t := st.Txn; t != nil && t.Op == KindUpgrade && t.To != im.buildID && (st.Manifest == nil || st.Manifest.BuildID != t.To) {
+		// Killed or failed in the middle of its file changes: the volume holds some of that
+		// build's files under the older manifest, which this image cannot tell from the
+		// user's. (Once its manifest is written, planning from it is exact: allowed.)
+		from, backup := t.From, "none"
+		if from == "" {
+			from = "(none)"
+		}
+		if t.Backup != "" {
+			backup = v.abs(t.Backup)
+		}
+		return nil, nil, exitcode.Withf(exitcode.Upgrade,
+			"the volume %s is in the middle of an upgrade to build %s (from build %s, started %s, backup %s), which this image (build %s) cannot finish; start the image of build %s again to finish it (this image can then upgrade or downgrade from there), or roll the volume back by hand (docs/volume.md, \"Rolling back by hand\")",
+			volume, t.To, from, t.Started.Format(time.RFC3339), backup, im.buildID, t.To)
+	}
 	m, err := im.loadManifest()
 	if err != nil {
 		return nil, nil, err
