@@ -287,6 +287,14 @@ func doPopulate(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	return nil
 }
 
+// savedIn says where an upgrade saved what it changes, for its failure message.
+func savedIn(backup string) string {
+	if backup == "" {
+		return "The upgrade had nothing to back up (it changes no file of the volume)."
+	}
+	return "What the upgrade changed or removed was saved first in " + backup + " (files/, and the old manifest.json, build-id, format)."
+}
+
 func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	m := im.manifest
 	backup := strings.TrimPrefix(strings.TrimPrefix(p.Backup, v.path), "/")
@@ -306,8 +314,8 @@ func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 			return err
 		}
 		return exitcode.Withf(exitcode.Upgrade,
-			"upgrading the volume %s failed: %v\nWhat the upgrade changed or removed was saved first in %s (files/, and the old manifest.json, build-id, format). Start the container again to retry; to roll back by hand, see docs/volume.md (\"Rolling back\").",
-			o.Volume, err, p.Backup)
+			"upgrading the volume %s failed: %v\n%s Start the container again to retry; to roll back by hand, see docs/volume.md (\"Rolling back\").",
+			o.Volume, err, savedIn(p.Backup))
 	}
 	if err := writeTxn(v, &txn{Op: KindUpgrade, From: p.FromBuild, To: im.buildID, Backup: backup, Started: timeNow().UTC()}); err != nil {
 		return fail(err)
@@ -323,6 +331,12 @@ func doUpgrade(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	err := a.apply(p.Steps)
 	pr.finish()
 	if err != nil {
+		return fail(err)
+	}
+	// The files are in place by rename, not yet on disk: flush the filesystem once before the
+	// state that says they are there (format, manifest, build id), so a power loss never
+	// leaves empty files behind a recorded build id. (kill -9 is safe without it.)
+	if err := v.syncfs(); err != nil {
 		return fail(err)
 	}
 	// Without migrations the format is final now, and is written before the manifest (a
