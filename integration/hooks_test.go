@@ -145,7 +145,7 @@ func waitRunning(t *testing.T, c interface {
 
 func TestHooksConfigureOnceUpgradeOnceNspawn(t *testing.T) {
 	nspawn.Require(t)
-	c := nspawn.Boot(t, nspawn.Options{Files: hookFiles(hooksConfig), Setup: enableApp, Prepare: true})
+	c := nspawn.Boot(t, nspawn.Options{Files: hookFiles(hooksConfig), Setup: enableUnits("app.service"), Prepare: true})
 	waitRunning(t, c)
 	vol := c.Volume()
 	if n := lines(t, vol, "configure.log"); n != 1 {
@@ -226,7 +226,7 @@ func TestHooksConfigureFailsNspawn(t *testing.T) {
 	nspawn.Require(t)
 	files := hookFiles(failingHooksConfig)
 	files["/usr/local/bin/configure"] = failingConfigure
-	c := nspawn.Boot(t, nspawn.Options{Files: files, Setup: enableApp, Prepare: true})
+	c := nspawn.Boot(t, nspawn.Options{Files: files, Setup: enableUnits("app.service"), Prepare: true})
 	code, err := c.Wait(90 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestEssentialUnitFailsNspawn(t *testing.T) {
 	nspawn.Require(t)
 	c := nspawn.Boot(t, nspawn.Options{
 		Files:   map[string]string{"/etc/appagent/appagent.yaml": essentialConfig, "/etc/systemd/system/app.service": failingAppUnit},
-		Setup:   enableApp,
+		Setup:   enableUnits("app.service"),
 		Prepare: true,
 	})
 	code, err := c.Wait(90 * time.Second)
@@ -367,7 +367,7 @@ hooks:
 
 func TestOnChangeNspawn(t *testing.T) {
 	nspawn.Require(t)
-	c := nspawn.Boot(t, nspawn.Options{Files: hookFiles(onChangeConfig), Setup: enableApp, Prepare: true,
+	c := nspawn.Boot(t, nspawn.Options{Files: hookFiles(onChangeConfig), Setup: enableUnits("app.service"), Prepare: true,
 		Env: []string{"APP_RELAY=mail1", "APP_TITLE=First", "APP_DB=mysql"}})
 	waitRunning(t, c)
 	vol := c.Volume()
@@ -464,12 +464,7 @@ func TestEssentialMountFailsNspawn(t *testing.T) {
 			"/etc/appagent/appagent.yaml":     "volume:\n  path: /data\nunits:\n  - name: mnt-x.mount\n    essential: true\n    exit_code: 44\n",
 			"/etc/systemd/system/mnt-x.mount": "[Mount]\nWhat=/dev/nonexistent-disk\nWhere=/mnt/x\nType=ext4\n\n[Install]\nWantedBy=multi-user.target\n",
 		},
-		Setup: func(t testing.TB, root string) {
-			os.MkdirAll(filepath.Join(root, "etc/systemd/system/multi-user.target.wants"), 0o755)
-			if err := os.Symlink("/etc/systemd/system/mnt-x.mount", filepath.Join(root, "etc/systemd/system/multi-user.target.wants/mnt-x.mount")); err != nil {
-				t.Fatal(err)
-			}
-		},
+		Setup:   enableUnits("mnt-x.mount"),
 		Prepare: true,
 	})
 	code, err := c.Wait(90 * time.Second)
@@ -510,7 +505,7 @@ hooks:
 	files["/etc/systemd/system/echo.socket"] = "[Socket]\nListenStream=/run/echo.sock\nAccept=yes\n\n[Install]\nWantedBy=sockets.target\n"
 	files["/etc/systemd/system/echo@.service"] = "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"
 	c := nspawn.Boot(t, nspawn.Options{Files: files, Prepare: true, Setup: func(t testing.TB, root string) {
-		enableApp(t, root)
+		enableUnits("app.service")(t, root)
 		for _, l := range []struct{ dir, unit string }{{"timers.target.wants", "tick.timer"}, {"sockets.target.wants", "echo.socket"}} {
 			os.MkdirAll(filepath.Join(root, "etc/systemd/system", l.dir), 0o755)
 			if err := os.Symlink("/etc/systemd/system/"+l.unit, filepath.Join(root, "etc/systemd/system", l.dir, l.unit)); err != nil {
@@ -546,7 +541,7 @@ func TestHooksOddVolumePathNspawn(t *testing.T) {
 	files["/usr/local/bin/hook"] = "#!/bin/sh\necho \"$1 ran\" >> \"" + volPath + "/$1.log\"\n"
 	files["/etc/systemd/system/app.service"] = "[Unit]\nDescription=test application\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
 	opts := nspawn.Options{Files: files, Setup: func(t testing.TB, root string) {
-		enableApp(t, root)
+		enableUnits("app.service")(t, root)
 		os.MkdirAll(filepath.Join(root, volPath), 0o755)
 	}, Prepare: true, ExtraArgs: []string{"--bind=" + host + ":" + volPath}}
 	c := nspawn.Boot(t, opts)

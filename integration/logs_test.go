@@ -305,7 +305,7 @@ func TestLogsNspawnPipe(t *testing.T) {
 			"/etc/appagent/appagent.yaml":       logsConfig,
 			"/etc/systemd/system/lines.service": linesUnit,
 		},
-		Setup:   func(t testing.TB, root string) { enableUnit(t, root, "lines.service") },
+		Setup:   enableUnits("lines.service"),
 		Prepare: true,
 		Console: "pipe",
 	})
@@ -340,7 +340,7 @@ func TestLogsNoKeeperConsole(t *testing.T) {
 			"/etc/appagent/appagent.yaml":       logsConfig,
 			"/etc/systemd/system/lines.service": linesUnit,
 		},
-		Setup:   func(t testing.TB, root string) { enableUnit(t, root, "lines.service") },
+		Setup:   enableUnits("lines.service"),
 		Prepare: true,
 		Init:    []string{"/lib/systemd/systemd"},
 	})
@@ -350,17 +350,6 @@ func TestLogsNoKeeperConsole(t *testing.T) {
 	waitLines(t, c.Output, "boot-line", 500, 30*time.Second)
 	if j, _, _, _ := c.Exec("journalctl", "-u", "appagent", "--no-pager"); !strings.Contains(j, "to=/dev/console") {
 		t.Errorf("the agent does not say it writes to /dev/console:\n%s", j)
-	}
-}
-
-// enableUnit enables a unit of /etc/systemd/system in a container root (host path).
-func enableUnit(t testing.TB, root, unit string) {
-	link := filepath.Join(root, "etc/systemd/system/multi-user.target.wants", unit)
-	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc/systemd/system/"+unit, link); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -393,7 +382,7 @@ func TestLogsNspawnJournalctlSource(t *testing.T) {
 			"/etc/systemd/system/lines.service": linesUnit,
 		},
 		Setup: func(t testing.TB, root string) {
-			enableUnit(t, root, "lines.service")
+			enableUnits("lines.service")(t, root)
 			data, err := os.ReadFile(static)
 			if err != nil {
 				t.Fatal(err)
@@ -460,7 +449,7 @@ func TestLogsUnitFilter(t *testing.T) {
 			"/etc/appagent/appagent.yaml":       logsConfig,
 			"/etc/systemd/system/lines.service": linesUnit,
 		},
-		Setup:   func(t testing.TB, root string) { enableUnit(t, root, "lines.service") },
+		Setup:   enableUnits("lines.service"),
 		Prepare: true,
 		Console: "pipe",
 		Env:     []string{"APPAGENT_LOG_UNITS=lines"},

@@ -53,14 +53,6 @@ const trickyValue = "line one\nline \"two\" with $HOME, `cmd`, \\back\\slash, 's
 
 const secretValue = "S3cr3t-4nJ7-never-printed"
 
-func enableApp(t testing.TB, root string) {
-	link := filepath.Join(root, "etc/systemd/system/multi-user.target.wants/app.service")
-	os.MkdirAll(filepath.Dir(link), 0o755)
-	if err := os.Symlink("/etc/systemd/system/app.service", link); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestParamsReachUnitsNspawn(t *testing.T) {
 	nspawn.Require(t)
 	secrets := t.TempDir()
@@ -72,7 +64,7 @@ func TestParamsReachUnitsNspawn(t *testing.T) {
 			"/etc/appagent/appagent.yaml":     paramsConfig,
 			"/etc/systemd/system/app.service": appUnit,
 		},
-		Setup:     enableApp,
+		Setup:     enableUnits("app.service"),
 		Prepare:   true,
 		Env:       []string{"WIKI_NAME=My Wiki", "WIKI_TRICKY=" + trickyValue},
 		ExtraArgs: []string{"--bind-ro=" + secrets + ":/run/secrets"},
@@ -153,7 +145,7 @@ func TestParamsMissingNspawn(t *testing.T) {
 	nspawn.Require(t)
 	c := nspawn.Boot(t, nspawn.Options{
 		Files:   map[string]string{"/etc/appagent/appagent.yaml": paramsConfig, "/etc/systemd/system/app.service": appUnit},
-		Setup:   enableApp,
+		Setup:   enableUnits("app.service"),
 		Prepare: true,
 		Env:     []string{"WIKI_NAEM=typo", "WIKI_PORT=http"},
 	})
@@ -318,7 +310,7 @@ func TestParamsSecretByEnvNspawn(t *testing.T) {
 	nspawn.Require(t)
 	c := nspawn.Boot(t, nspawn.Options{
 		Files:   map[string]string{"/etc/appagent/appagent.yaml": paramsConfig, "/etc/systemd/system/app.service": appUnit},
-		Setup:   enableApp,
+		Setup:   enableUnits("app.service"),
 		Prepare: true,
 		Env:     []string{"WIKI_NAME=x", "WIKI_ADMIN_PASSWORD=" + secretValue},
 	})

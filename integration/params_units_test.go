@@ -43,15 +43,7 @@ WantedBy=multi-user.target
 			"/etc/systemd/system/app.service":   unit("app"),
 			"/etc/systemd/system/other.service": unit("other"),
 		},
-		Setup: func(t testing.TB, root string) {
-			for _, u := range []string{"app.service", "other.service"} {
-				link := filepath.Join(root, "etc/systemd/system/multi-user.target.wants", u)
-				os.MkdirAll(filepath.Dir(link), 0o755)
-				if err := os.Symlink("/etc/systemd/system/"+u, link); err != nil {
-					t.Fatal(err)
-				}
-			}
-		},
+		Setup:   enableUnits("app.service", "other.service"),
 		Prepare: true,
 		Env:     []string{"DB_PASSWORD=" + secretValue},
 	})

@@ -63,22 +63,6 @@ ExecStop=/bin/sh -c '/usr/bin/appagent status --json > /data/status-at-stop.json
 WantedBy=multi-user.target
 `
 
-// enableUnits enables units of /etc/systemd/system the way `systemctl enable` would.
-func enableUnits(names ...string) func(t testing.TB, root string) {
-	return func(t testing.TB, root string) {
-		t.Helper()
-		wants := filepath.Join(root, "etc/systemd/system/multi-user.target.wants")
-		if err := os.MkdirAll(wants, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range names {
-			if err := os.Symlink("/etc/systemd/system/"+n, filepath.Join(wants, n)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
-
 var statusSetup = enableUnits("app.service", "side.service", "recorder.service")
 
 func statusFiles() map[string]string {
