@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +90,21 @@ func TestPrepareInvalidChangesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// One bad entry must not hide another entry's "does not exist": all are reported in one run.
+func TestPrepareReportsEveryPathProblemAtOnce(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, config.DefaultPath), "volume:\n  paths:\n    - /etc/app\n    - /etc/nothing-here\n  paths_file: /etc/volume-data-list\n")
+	writeFile(t, filepath.Join(root, "etc/volume-data-list"), "/run/x\n")
+	writeFile(t, filepath.Join(root, "etc/app/app.conf"), "x")
+	var out bytes.Buffer
+	err := Prepare(Options{Root: root, Out: &out})
+	msg := fmt.Sprint(err)
+	for _, want := range []string{`"/run/x": is under /run`, `"/etc/nothing-here": does not exist in the image`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the report lacks %q:\n%s", want, msg)
+		}
 	}
 }

@@ -31,10 +31,7 @@ func Prepare(root string, cfg *config.Config, out io.Writer) error {
 	if out == nil {
 		out = io.Discard
 	}
-	paths, rep := cfg.VolumePaths(root)
-	if !rep.HasErrors() {
-		checkImagePaths(root, cfg, paths, &rep)
-	}
+	paths, rep := checkPaths(root, cfg)
 	for _, w := range rep.Warnings() {
 		fmt.Fprintln(out, w.String())
 	}
