@@ -240,14 +240,10 @@ func TestLogsPodmanJSON(t *testing.T) {
 		Priority   *int      `json:"priority"`
 		Message    *string   `json:"message"`
 	}
-	// Lines before systemd runs are appagent init's own plain messages; from the first JSON
-	// object on, every line must parse.
-	started, objects, boot := false, 0, 0
+	// Every line must parse, from the first: appagent init's own messages before systemd runs
+	// are JSON entries too (identifier appagent-init).
+	objects, boot, initLines := 0, 0, 0
 	for _, l := range strings.Split(strings.TrimSpace(logs), "\n") {
-		if !started && !strings.HasPrefix(l, "{") {
-			continue
-		}
-		started = true
 		var v line
 		if err := json.Unmarshal([]byte(l), &v); err != nil {
 			t.Fatalf("line %d is not JSON: %v: %q", objects+1, err, l)
@@ -259,6 +255,9 @@ func TestLogsPodmanJSON(t *testing.T) {
 		if strings.HasPrefix(*v.Message, "boot-line ") && v.Unit == "lines.service" {
 			boot++
 		}
+		if v.Identifier == "appagent-init" {
+			initLines++
+		}
 		if v.Identifier == "mixer" && *v.Priority != 4 {
 			t.Errorf("priority of a warning: %d, want 4", *v.Priority)
 		}
@@ -268,6 +267,9 @@ func TestLogsPodmanJSON(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"message":"multi"`) {
 		t.Errorf("systemd-cat's first line is missing")
+	}
+	if initLines == 0 {
+		t.Errorf("no appagent-init entry: init's own messages (volume population) are missing or not JSON")
 	}
 }
 

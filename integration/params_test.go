@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -324,5 +325,49 @@ func TestParamsSecretByEnvNspawn(t *testing.T) {
 	}
 	if !strings.Contains(environs, "WIKI_NAME=x") {
 		t.Errorf("no environment holds WIKI_NAME; the check above may be blind")
+	}
+}
+
+// In JSON log mode init's refusal is one JSON entry (priority err) naming every problem, and
+// nothing else on stdout is plain text.
+func TestParamsMissingJSONNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{
+		Files:   map[string]string{"/etc/appagent/appagent.yaml": paramsConfig, "/etc/systemd/system/app.service": appUnit},
+		Setup:   enableUnits("app.service"),
+		Prepare: true,
+		Env:     []string{"APPAGENT_LOG_FORMAT=json", "WIKI_PORT=http"},
+	})
+	code, err := c.Wait(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != int(exitcode.Params) {
+		t.Errorf("exit code %d, want %d", code, exitcode.Params)
+	}
+	var refusal string
+	for _, l := range strings.Split(strings.TrimSpace(c.Output()), "\n") {
+		var v struct {
+			Priority int    `json:"priority"`
+			Message  string `json:"message"`
+		}
+		if !strings.HasPrefix(l, "{") {
+			// systemd-nspawn's own notes on its stdout are not the container's.
+			if strings.Contains(l, "appagent") || strings.Contains(l, "WIKI_") {
+				t.Errorf("init printed plain text in JSON mode: %q", l)
+			}
+			continue
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("a line of the output is not JSON: %v: %q", err, l)
+		}
+		if v.Priority == 3 {
+			refusal = v.Message
+		}
+	}
+	for _, want := range []string{"WIKI_NAME (the wiki's title) is required and not set", `"http" is not a port number`} {
+		if !strings.Contains(refusal, want) {
+			t.Errorf("the error entry lacks %q: %q", want, refusal)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/appagent/appagent/agent/config"
@@ -13,6 +14,13 @@ import (
 	"github.com/appagent/appagent/agent/preflight"
 	"github.com/appagent/appagent/agent/upgrade"
 )
+
+// ReportedError is an error that Init has already written to the container's stdout (as a
+// JSON entry, in JSON log mode); the caller only exits with its code.
+type ReportedError struct{ Err error }
+
+func (e *ReportedError) Error() string { return e.Err.Error() }
+func (e *ReportedError) Unwrap() error { return e.Err }
 
 // Options configure Init.
 type Options struct {
@@ -30,7 +38,7 @@ type Options struct {
 
 // Init runs the entrypoint's steps and execs the configured init (systemd). It returns only
 // on failure; the error carries the exit code.
-func Init(o Options) error {
+func Init(o Options) (err error) {
 	if o.Config == "" {
 		o.Config = config.DefaultPath
 	}
@@ -41,9 +49,32 @@ func Init(o Options) error {
 	if o.Exec == nil {
 		o.Exec = syscall.Exec
 	}
+	// In JSON log mode, what init prints before the agent forwards the journal is JSON too,
+	// the final error included, so `podman logs` parses line by line from its first line.
+	// The environment decides before the config can be read (a broken config is an error too).
+	var lw *logfwd.LineWriter
+	useJSON := func() {
+		if lw == nil && !o.Plan {
+			lw = logfwd.NewLineWriter(o.Out, logfwd.JSON{}, "appagent-init")
+			o.Out = lw
+		}
+	}
+	if strings.EqualFold(os.Getenv(logfwd.EnvFormat), "json") {
+		useJSON()
+	}
+	defer func() {
+		if err != nil && lw != nil {
+			lw.Flush()
+			lw.Entry(3, []byte("appagent init: "+err.Error()))
+			err = &ReportedError{Err: err}
+		}
+	}()
 	cfg, err := config.Load(o.Config)
 	if err != nil {
 		return exitcode.With(exitcode.Config, err)
+	}
+	if os.Getenv(logfwd.EnvFormat) == "" && cfg.Logs.Format == "json" {
+		useJSON()
 	}
 	if o.Plan {
 		// `appagent init --plan`: read-only, no lock (the running container may hold it),
@@ -101,6 +132,9 @@ func Init(o Options) error {
 		if err := o.Keeper(logfwd.KeeperOptions{Stdout: os.Stdout, Stderr: os.Stderr, Hold: hold}); err != nil {
 			return exitcode.Withf(exitcode.Failure, "start the log keeper: %w", err)
 		}
+	}
+	if lw != nil {
+		lw.Flush()
 	}
 	argv := append([]string{init}, logfwd.SystemdArgs(init, os.Stdout)...)
 	if err := o.Exec(init, argv, os.Environ()); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 
 	"github.com/appagent/appagent/agent/config"
@@ -42,7 +43,12 @@ log forwarding, and then execs systemd so that systemd is PID 1.`,
 				}
 				return params.Describe(env.stdout, cfg)
 			}
-			return entry.Init(o)
+			err := entry.Init(o)
+			var reported *entry.ReportedError
+			if errors.As(err, &reported) {
+				return exitcode.With(exitcode.Of(err), errReported) // already on stdout as JSON
+			}
+			return err
 		},
 	}
 }
