@@ -257,16 +257,19 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 			return false
 		}
 	}
-	if pending {
+	// sendCurrent sends the entry sdOpen left the handle on (a seek that lands on an entry
+	// rather than before it); false ends the reader.
+	sendCurrent := func() bool {
 		w := C.lf_read_current(j, cbuf, MaxMessage)
 		if w < 0 {
 			send(sdBatch{err: fmt.Errorf("read the journal: %w", syscall.Errno(-w))})
-			return
+			return false
 		}
 		entries, err := br.parseBatch(buf[:w], nil)
-		if !send(sdBatch{entries: entries, err: err}) || err != nil {
-			return
-		}
+		return send(sdBatch{entries: entries, err: err}) && err == nil
+	}
+	if pending && !sendCurrent() {
+		return
 	}
 	for {
 		select {
@@ -303,16 +306,8 @@ func (s *sdSource) run(o SourceOptions, opened chan<- error) {
 					return
 				}
 				sinceOpen = 0
-				if pending {
-					w := C.lf_read_current(j, cbuf, MaxMessage)
-					if w < 0 {
-						send(sdBatch{err: fmt.Errorf("read the journal: %w", syscall.Errno(-w))})
-						return
-					}
-					entries, err := br.parseBatch(buf[:w], nil)
-					if !send(sdBatch{entries: entries, err: err}) || err != nil {
-						return
-					}
+				if pending && !sendCurrent() {
+					return
 				}
 			}
 			continue
