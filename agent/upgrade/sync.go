@@ -106,16 +106,26 @@ func upToDate(v *vfs, im *image) bool {
 	return err == nil && !ok
 }
 
-// PlanVolume says what Sync would do and changes nothing (`appagent init --plan`).
-func PlanVolume(o Options) (*Plan, error) {
+// openImageAndVolume applies the defaults and opens the image side and the volume, the start
+// that PlanVolume and Sync share.
+func openImageAndVolume(o *Options) (*image, *vfs, error) {
 	o.defaults()
-	im, err := loadImage(&o)
+	im, err := loadImage(o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := openVFS(o.Volume)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Upgrade, err)
+		return nil, nil, exitcode.With(exitcode.Upgrade, err)
+	}
+	return im, v, nil
+}
+
+// PlanVolume says what Sync would do and changes nothing (`appagent init --plan`).
+func PlanVolume(o Options) (*Plan, error) {
+	im, v, err := openImageAndVolume(&o)
+	if err != nil {
+		return nil, err
 	}
 	defer v.Close()
 	p, _, err := makePlan(v, im, o.Volume)
@@ -227,14 +237,9 @@ func isEmptyVolume(v *vfs) (bool, error) {
 // when empty, upgrade (with backup and migrations) when written by another build. The caller
 // holds the volume lock (Lock). Errors carry exitcode.Upgrade, VolumeNewer or Config.
 func Sync(o Options) (*Plan, error) {
-	o.defaults()
-	im, err := loadImage(&o)
+	im, v, err := openImageAndVolume(&o)
 	if err != nil {
 		return nil, err
-	}
-	v, err := openVFS(o.Volume)
-	if err != nil {
-		return nil, exitcode.With(exitcode.Upgrade, err)
 	}
 	defer v.Close()
 	if err := ensureStateDir(v); err != nil {
