@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/appagent/appagent/testing/internal/engine"
 	"github.com/appagent/appagent/testing/internal/harness"
 )
 
@@ -78,7 +79,7 @@ func sweepBuildContainers(t testing.TB) {
 		if id == "" || !(ext || status == "Storage") {
 			continue
 		}
-		if !strings.HasPrefix(img, BaseRepo+":") && !strings.HasPrefix(img, "localhost/appagent-test:") {
+		if !strings.HasPrefix(img, BaseRepo+":") && !strings.HasPrefix(img, engine.TestRepo+":") {
 			continue
 		}
 		if r, err := podman(CommandTimeout, nil, "rm", "-f", id); err == nil && r.Code == 0 {
