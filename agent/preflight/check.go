@@ -43,21 +43,36 @@ func DetectRuntime(sys *System) Runtime {
 	return Unknown
 }
 
-// fixes holds a fix per runtime; fix picks the one for the detected runtime, or all of them.
-type fixes map[Runtime]string
+// advice is how one runtime fixes a problem: words for people and, where the fix is flags of
+// the run command, those flags (Results.FlagLine joins them into one line to copy).
+type advice struct {
+	text  string
+	flags []string
+}
 
-func (f fixes) pick(rt Runtime) string {
-	if s, ok := f[rt]; ok {
-		return s
+// fixes holds the advice per runtime; pick takes the one for the detected runtime, or the
+// words of all of them (and no flags: there is no one command line to give).
+type fixes map[Runtime]advice
+
+func (f fixes) pick(rt Runtime) (string, []string) {
+	if a, ok := f[rt]; ok {
+		return a.text, a.flags
 	}
-	var parts []string
+	var parts, texts []string
 	for _, r := range []Runtime{Podman, Docker, Kubernetes, Nspawn} {
-		if s, ok := f[r]; ok {
-			parts = append(parts, string(r)+": "+s)
+		if a, ok := f[r]; ok {
+			parts = append(parts, string(r)+": "+a.text)
+			texts = appendNew(texts, a.text)
 		}
 	}
-	return strings.Join(parts, "; ")
+	if len(texts) == 1 {
+		return texts[0], nil // the same words for every runtime
+	}
+	return strings.Join(parts, "; "), nil
 }
+
+// fix sets r's Fix and Flags from f for runtime rt.
+func (r *Result) fix(f fixes, rt Runtime) { r.Fix, r.Flags = f.pick(rt) }
 
 // Check runs the checks that must pass before systemd is exec'd: /run can be a tmpfs, the
 // cgroup hierarchy is writable, the volume is a mount and takes writes. It never stops early:
@@ -79,6 +94,7 @@ func Check(cfg *config.Config, sys *System) Results {
 	sysAdmin := cerr == nil && caps&(1<<CapSysAdmin) != 0
 	if merr == nil {
 		rs = append(rs, checkRun(mounts, sysAdmin, rt))
+		rs = append(rs, checkAPIMounts(mounts, sysAdmin, rt))
 		rs = append(rs, checkCgroup(sys, mounts, sysAdmin, rt))
 		rs = append(rs, checkVolumeMount(cfg, sys, mounts, rt))
 	}
@@ -102,11 +118,15 @@ func readCaps(sys *System) (uint64, error) {
 	return EffectiveCaps(string(data))
 }
 
+// The flags of Docker's documented command line (docs/runtimes.md) for the tmpfs mounts.
+var dockerTmpfs = []string{"--tmpfs /run", "--tmpfs /run/lock", "--tmpfs /tmp"}
+
 var runFixes = fixes{
-	Podman:     "run with --systemd=always (podman then mounts tmpfs on /run and /tmp and a writable cgroup), or add --tmpfs /run --tmpfs /tmp",
-	Docker:     "add --tmpfs /run --tmpfs /tmp to docker run (and STOPSIGNAL SIGRTMIN+3 in the image)",
-	Kubernetes: "mount an emptyDir with medium: Memory at /run (and another at /tmp) in the pod spec",
-	Nspawn:     "systemd-nspawn mounts /run itself; check --tmpfs/--bind options that replace it",
+	Podman: {"run with --systemd=always (podman then mounts tmpfs on /run, /run/lock and /tmp and a writable cgroup), or give the image an init-named entrypoint (docs/runtimes.md)",
+		[]string{"--systemd=always"}},
+	Docker: {"add --tmpfs /run --tmpfs /run/lock --tmpfs /tmp to docker run (and STOPSIGNAL SIGRTMIN+3 in the image)", dockerTmpfs},
+	Kubernetes: {"mount emptyDirs with medium: Memory at /run, /run/lock and /tmp in the pod spec", nil},
+	Nspawn:     {"systemd-nspawn mounts /run itself; check --tmpfs/--bind options that replace it", nil},
 }
 
 // checkRun: systemd mounts a tmpfs on /run when it is not a mount point already, which needs
@@ -121,28 +141,48 @@ func checkRun(ms Mounts, sysAdmin bool, rt Runtime) Result {
 	case ok:
 		r.Severity = Warn
 		r.Message = fmt.Sprintf("/run is a %s mount, not a tmpfs: files under /run would outlive a restart of the container", m.FSType)
-		r.Fix = runFixes.pick(rt)
+		r.fix(runFixes, rt)
 	case sysAdmin:
 		r.Severity, r.Message = Pass, "/run is not a mount, but the container has CAP_SYS_ADMIN: systemd mounts a tmpfs there itself"
 	default:
 		r.Severity = Fail
 		r.Message = "/run is not a tmpfs and the container lacks CAP_SYS_ADMIN to mount one: systemd would exit at once with \"Failed to mount tmpfs at /run: Operation not permitted\""
-		r.Fix = runFixes.pick(rt)
+		r.fix(runFixes, rt)
 	}
 	return r
 }
 
+// cgroupFixes are for a cgroup tree that is missing or read-only; the Docker line depends on
+// the host's cgroup mode (cgroupFixesFor).
 var cgroupFixes = fixes{
-	Podman:     "run with --systemd=always (rootful podman on a cgroup v1 or hybrid host; on cgroup v2 rootless works too)",
-	Docker:     "add --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw (cgroup v2 host), or run under podman --systemd=always",
-	Kubernetes: "run on cgroup v2 nodes whose runtime gives the container a writable cgroup namespace (CRI-O does for containers whose command is systemd or init)",
-	Nspawn:     "systemd-nspawn sets up cgroups itself; check --property and --keep-unit options",
+	Podman: {"run with --systemd=always (rootful podman on a cgroup v1 or hybrid host; on cgroup v2 rootless works too)", []string{"--systemd=always"}},
+	Docker: {"add --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw to docker run (this host has cgroup v1 or hybrid cgroups: systemd needs its name=systemd hierarchy writable)",
+		[]string{"--cgroupns=host", "-v /sys/fs/cgroup:/sys/fs/cgroup:rw"}},
+	Kubernetes: {"run on cgroup v2 nodes whose runtime gives the container a writable cgroup namespace (CRI-O 1.32+ or containerd 2.1+ for containers whose command is systemd or init; docs/runtimes.md)", nil},
+	Nspawn:     {"systemd-nspawn sets up cgroups itself; check --property and --keep-unit options", nil},
+}
+
+// cgroupFixesFor returns cgroupFixes with Docker's words for the host's cgroup mode: the same
+// flags on every mode (Docker's documented way to a writable tree), but only cgroup v1/hybrid
+// is tested here (docs/runtimes.md says which cell is on paper).
+func cgroupFixesFor(mode CgroupMode) fixes {
+	if mode != CgroupV2 {
+		return cgroupFixes
+	}
+	f := fixes{}
+	for k, v := range cgroupFixes {
+		f[k] = v
+	}
+	f[Docker] = advice{"add --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw to docker run (cgroup v2 host: systemd needs the container's cgroup writable)", cgroupFixes[Docker].flags}
+	return f
 }
 
 // checkCgroup: systemd must create cgroups below its own: on cgroup v2 in the unified
 // hierarchy, on v1 and hybrid hosts in its named hierarchy /sys/fs/cgroup/systemd.
 func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 	r := Result{Check: "cgroup"}
+	mode := DetectCgroupMode(ms)
+	fx := cgroupFixesFor(mode)
 	m, ok := ms.At("/sys/fs/cgroup")
 	if !ok {
 		if sysAdmin {
@@ -151,7 +191,7 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 		}
 		r.Severity = Fail
 		r.Message = "/sys/fs/cgroup is not mounted and the container lacks CAP_SYS_ADMIN to mount it: systemd cannot manage services"
-		r.Fix = cgroupFixes.pick(rt)
+		r.fix(fx, rt)
 		return r
 	}
 	var own []Cgroup
@@ -168,14 +208,14 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 		if !ok || sm.FSType != "cgroup" {
 			r.Severity = Fail
 			r.Message = "/sys/fs/cgroup is a cgroup v1 tree without systemd's hierarchy (/sys/fs/cgroup/systemd): systemd cannot start"
-			r.Fix = cgroupFixes.pick(rt)
+			r.fix(fx, rt)
 			return r
 		}
 		base, want, kind = "/sys/fs/cgroup/systemd", "name=systemd", "cgroup v1 (name=systemd)"
 	default:
 		r.Severity = Warn
 		r.Message = fmt.Sprintf("/sys/fs/cgroup is a %s mount, which systemd may not understand", m.FSType)
-		r.Fix = cgroupFixes.pick(rt)
+		r.fix(fx, rt)
 		return r
 	}
 	dir := base
@@ -195,18 +235,50 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 		}
 		r.Severity = Fail
 		r.Message = fmt.Sprintf("the %s hierarchy at %s is not writable (%s): systemd cannot create cgroups for services", kind, dir, why)
-		r.Fix = cgroupFixes.pick(rt)
+		r.fix(fx, rt)
+		if ns := readUserNS(sys); ns.inner && !errors.Is(err, syscall.EROFS) {
+			userNSCgroup(&r, ns, mode, rt)
+		}
 		return r
 	}
 	r.Severity, r.Message = Pass, fmt.Sprintf("%s at %s is writable", kind, dir)
 	return r
 }
 
+// userNSCgroup explains a cgroup that is mounted writable but refuses the container's root
+// because it runs in a user namespace. Flags cannot fix it (the runtime already mounted the
+// hierarchy read-write, as --systemd=always does), so none are given: the fix is the host's.
+func userNSCgroup(r *Result, ns userNS, mode CgroupMode, rt Runtime) {
+	r.Message += fmt.Sprintf("; the container runs in a user namespace (its root is uid %d on the host) and the cgroup belongs to the host's root", ns.hostRoot)
+	r.Flags = nil
+	switch mode {
+	case CgroupV2:
+		r.Fix = "the runtime must delegate the container's cgroup to its user namespace: podman does with --systemd=always or an init-named entrypoint (rootful and rootless, cgroup v2); Kubernetes: CRI-O 1.32+ or containerd 2.1+ with hostUsers: false (docs/runtimes.md)"
+	default:
+		r.Fix = "on a cgroup v1 or hybrid host no runtime flag hands the name=systemd cgroup to a user namespace: run without a user namespace here (drop --userns; rootful podman), " +
+			"have the host chown the container's cgroup to its root before systemd starts (the OCI hook of docs/runtimes.md#user-namespaces), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)"
+	}
+	if rt == Kubernetes {
+		r.Fix = "use cgroup v2 nodes whose runtime delegates the cgroup to the pod's user namespace: CRI-O 1.32+ or containerd 2.1+ (hostUsers: false; docs/kubernetes.md)"
+	}
+}
+
+// volumeFixes name the volume path as %[1]s (volumeFix fills it in).
 var volumeFixes = fixes{
-	Podman:     "podman run -v NAME:%[1]s (a named volume) or -v /host/dir:%[1]s",
-	Docker:     "docker run -v NAME:%[1]s (a named volume) or -v /host/dir:%[1]s",
-	Kubernetes: "add a volumeMounts entry with mountPath: %[1]s backed by a PersistentVolumeClaim",
-	Nspawn:     "systemd-nspawn --bind=/host/dir:%[1]s",
+	Podman:     {"podman run -v NAME:%[1]s (a named volume) or -v /host/dir:%[1]s", []string{"-v NAME:%[1]s"}},
+	Docker:     {"docker run -v NAME:%[1]s (a named volume) or -v /host/dir:%[1]s", []string{"-v NAME:%[1]s"}},
+	Kubernetes: {"add a volumeMounts entry with mountPath: %[1]s backed by a PersistentVolumeClaim", nil},
+	Nspawn:     {"systemd-nspawn --bind=/host/dir:%[1]s", []string{"--bind=/host/dir:%[1]s"}},
+}
+
+// volumeFix sets r's fix from volumeFixes for the volume path vol.
+func (r *Result) volumeFix(rt Runtime, vol string) {
+	text, flags := volumeFixes.pick(rt)
+	r.Fix = fmt.Sprintf(text, vol)
+	r.Flags = nil
+	for _, f := range flags {
+		r.Flags = append(r.Flags, fmt.Sprintf(f, vol))
+	}
 }
 
 func checkVolumeMount(cfg *config.Config, sys *System, ms Mounts, rt Runtime) Result {
@@ -224,7 +296,7 @@ func checkVolumeMount(cfg *config.Config, sys *System, ms Mounts, rt Runtime) Re
 	if cfg.Volume.RequireMount {
 		r.Message += fmt.Sprintf(" (the image sets volume.require_mount in %s)", cfg.File)
 	}
-	r.Fix = fmt.Sprintf(volumeFixes.pick(rt), vol)
+	r.volumeFix(rt, vol)
 	return r
 }
 
@@ -235,14 +307,14 @@ func checkVolumeWritable(cfg *config.Config, sys *System, rt Runtime) Result {
 	switch {
 	case isNotExist(err):
 		r.Severity, r.Message = Warn, fmt.Sprintf("%s does not exist yet; init creates it in the container's layer", vol)
-		r.Fix = fmt.Sprintf(volumeFixes.pick(rt), vol)
+		r.volumeFix(rt, vol)
 		return r
 	case err != nil:
 		r.Severity, r.Message = Fail, fmt.Sprintf("cannot stat the volume %s: %v", vol, err)
 		return r
 	case !fi.IsDir():
 		r.Severity, r.Message = Fail, fmt.Sprintf("the volume path %s is not a directory", vol)
-		r.Fix = fmt.Sprintf(volumeFixes.pick(rt), vol)
+		r.volumeFix(rt, vol)
 		return r
 	}
 	if err := sys.Probe(vol); err != nil {

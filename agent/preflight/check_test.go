@@ -13,8 +13,16 @@ import (
 	"github.com/appagent/appagent/agent/config"
 )
 
-// Mount tables seen in real runtimes (trimmed to the lines the checks read).
+// Mount tables seen in real runtimes (trimmed to the lines the checks read). apiLines are
+// the API file systems every runtime mounts; /run/lock is podman's and nspawn's only.
 const (
+	apiLines = `20 1 0:20 / /proc rw,nosuid,nodev,noexec - proc proc rw
+21 1 0:21 / /sys ro,nosuid,nodev,noexec - sysfs sysfs ro
+22 1 0:22 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755
+23 22 0:23 / /dev/shm rw,nosuid,nodev,noexec - tmpfs shm rw,size=65536k
+`
+	runLock = "24 1 0:24 / /run/lock rw,nosuid,nodev,noexec - tmpfs tmpfs rw,size=5120k\n"
+
 	// systemd-nspawn on this project's hybrid-cgroup hosts.
 	mountsNspawn = `512 480 254:0 /var/lib/c /  rw,relatime - ext4 /dev/vda rw
 513 512 0:50 / /run rw,nosuid,nodev - tmpfs tmpfs rw,mode=755
@@ -22,17 +30,17 @@ const (
 515 514 0:37 /c /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,name=systemd
 516 514 0:38 /c /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw
 517 512 254:0 /tmp/vol /data rw,relatime - ext4 /dev/vda rw
-`
+` + apiLines + runLock
 	// podman --systemd=always on cgroup v2.
 	mountsPodmanV2 = `600 590 0:60 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w
 601 600 0:61 / /run rw,nosuid,nodev - tmpfs tmpfs rw,size=65536k
 602 600 0:62 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw
 603 600 0:63 / /data rw,relatime - ext4 /dev/vdb rw
-`
+` + apiLines + runLock
 	// docker-like: no tmpfs on /run, cgroup2 read-only, no volume.
 	mountsDockerLike = `700 690 0:70 / / rw,relatime - overlay overlay rw
 701 700 0:72 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup ro
-`
+` + apiLines
 )
 
 const (
@@ -156,7 +164,7 @@ func TestCheck(t *testing.T) {
 			f: fake{files: map[string]string{"/proc/self/mountinfo": mountsDockerLike, "/proc/self/status": capsDefault, "/proc/self/cgroup": "0::/\n"},
 				env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, dirs: map[string]bool{"/data": true}},
 			want:     map[string]Severity{"run-tmpfs": Fail},
-			fixHas:   map[string]string{"run-tmpfs": "emptyDir with medium: Memory at /run", "volume-mount": "PersistentVolumeClaim"},
+			fixHas:   map[string]string{"run-tmpfs": "emptyDirs with medium: Memory at /run, /run/lock", "volume-mount": "PersistentVolumeClaim"},
 			failWant: true,
 		},
 		{
@@ -192,7 +200,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "cgroup v1 without systemd's hierarchy",
-			f: fake{files: map[string]string{"/proc/self/mountinfo": "1 0 0:1 / / rw - overlay o rw\n2 1 0:2 / /run rw - tmpfs t rw\n3 1 0:3 / /sys/fs/cgroup ro - tmpfs t ro\n4 3 0:4 / /sys/fs/cgroup/memory rw - cgroup c rw,memory\n",
+			f: fake{files: map[string]string{"/proc/self/mountinfo": "1 0 0:1 / / rw - overlay o rw\n2 1 0:2 / /run rw - tmpfs t rw\n3 1 0:3 / /sys/fs/cgroup ro - tmpfs t ro\n4 3 0:4 / /sys/fs/cgroup/memory rw - cgroup c rw,memory\n" + apiLines + runLock,
 				"/proc/self/status": capsDefault}, dirs: map[string]bool{"/data": true}},
 			want:     map[string]Severity{"cgroup": Fail},
 			failWant: true,

@@ -262,12 +262,12 @@ func checkIdentity(cfg *config.Config, sys *System, rt Runtime) Result {
 	}
 	r.Severity = Warn
 	r.Message = fmt.Sprintf("hostname %q differs from %s=%q; applications that check their own name may fail", host, cfg.Identity, want)
-	r.Fix = (fixes{
-		Podman:     "podman run --hostname " + want,
-		Docker:     "docker run --hostname " + want,
-		Kubernetes: "set spec.hostname and spec.subdomain so that the FQDN is " + want + ", and setHostnameAsFQDN: true",
-		Nspawn:     "systemd-nspawn --hostname=" + want,
-	}).pick(rt)
+	r.fix(fixes{
+		Podman:     {"podman run --hostname " + want, []string{"--hostname " + want}},
+		Docker:     {"docker run --hostname " + want, []string{"--hostname " + want}},
+		Kubernetes: {"set spec.hostname and spec.subdomain so that the FQDN is " + want + ", and setHostnameAsFQDN: true", nil},
+		Nspawn:     {"systemd-nspawn --hostname=" + want, []string{"--hostname=" + want}},
+	}, rt)
 	return r
 }
 

@@ -25,8 +25,12 @@ func BeforeInit(cfg *config.Config, sys *System, out io.Writer) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(out, "appagent: preflight: this container runtime cannot run the application (runtime: %s):\n", DetectRuntime(sys))
+	rt := DetectRuntime(sys)
+	fmt.Fprintf(out, "appagent: preflight: this container runtime cannot run the application (runtime: %s):\n", rt)
 	shown.Write(out)
+	if line := rs.FlagLine(); line != "" {
+		fmt.Fprintf(out, "appagent: add to the %s command line: %s\n", runCommand(rt), line)
+	}
 	fmt.Fprintf(out, "appagent: not starting systemd. See docs/doctor.md; %s=1 skips these checks.\n", SkipEnv)
 	n := len(rs.Only(Fail))
 	return exitcode.Withf(exitcode.Preflight, "preflight: %d check(s) failed: %s", n, failedNames(rs))
@@ -41,4 +45,15 @@ func failedNames(rs Results) string {
 		s += r.Check
 	}
 	return s
+}
+
+// runCommand names the command whose flags FlagLine gives.
+func runCommand(rt Runtime) string {
+	switch rt {
+	case Podman, Docker:
+		return string(rt) + " run"
+	case Nspawn:
+		return "systemd-nspawn"
+	}
+	return "run"
 }

@@ -22,6 +22,9 @@ type Result struct {
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
 	Fix      string   `json:"fix,omitempty"`
+	// Flags are the run command's flags that fix this result on the detected runtime, when
+	// flags are the fix (FlagLine joins those of all failed results).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Results of several checks, in the order they ran.
@@ -92,4 +95,14 @@ func (rs Results) Write(w io.Writer) {
 			fmt.Fprintf(w, "%-4s  %-*s  fix: %s\n", "", width, "", r.Fix)
 		}
 	}
+}
+
+// FlagLine is the one line of run flags that fixes every failed result on this runtime (each
+// flag once, in the order of the checks), or "" when flags are not the fix.
+func (rs Results) FlagLine() string {
+	var flags []string
+	for _, r := range rs.Only(Fail) {
+		flags = appendNew(flags, r.Flags...)
+	}
+	return strings.Join(flags, " ")
 }
