@@ -34,6 +34,9 @@ type Options struct {
 	Plan bool
 	// PlanJSON prints the plan as JSON.
 	PlanJSON bool
+	// Console is where systemd's console is made when there is none (default
+	// logfwd.ConsolePath; tests point it elsewhere).
+	Console string
 }
 
 // Init runs the entrypoint's steps and execs the configured init (systemd). It returns only
@@ -128,15 +131,31 @@ func Init(o Options) (err error) {
 	if o.Keeper == nil && !execSwapped {
 		o.Keeper = logfwd.StartKeeper
 	}
+	var console *logfwd.Console
 	if o.Keeper != nil {
-		if err := o.Keeper(logfwd.KeeperOptions{Stdout: os.Stdout, Stderr: os.Stderr, Hold: hold}); err != nil {
+		// Without -t there is no /dev/console, and what systemd says before journald runs
+		// (why it dies, above all) would reach no one: give it a console the keeper copies.
+		if o.Console == "" {
+			o.Console = logfwd.ConsolePath
+		}
+		c, err := logfwd.MakeConsole(o.Console)
+		if err != nil {
+			fmt.Fprintf(o.Out, "appagent init: systemd's own messages before the journal runs will not reach this output: %v\n", err)
+		}
+		console = c
+		format := "short"
+		if lw != nil {
+			format = "json"
+		}
+		if err := o.Keeper(logfwd.KeeperOptions{Stdout: os.Stdout, Stderr: os.Stderr, Hold: hold, Console: console, ConsoleFormat: format}); err != nil {
+			console.Close()
 			return exitcode.Withf(exitcode.Failure, "start the log keeper: %w", err)
 		}
 	}
 	if lw != nil {
 		lw.Flush()
 	}
-	argv := append([]string{init}, logfwd.SystemdArgs(init, os.Stdout)...)
+	argv := append([]string{init}, logfwd.SystemdArgs(init, os.Stdout, console)...)
 	if err := o.Exec(init, argv, os.Environ()); err != nil {
 		return exitcode.Withf(exitcode.Failure, "exec %s: %w (set container.init in %s to systemd's path)", init, err, cfg.File)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,9 @@ type KeeperOptions struct {
 	Stdout, Stderr *os.File
 	// Hold are files kept open for the container's life (the volume lock's flock).
 	Hold []*os.File
+	// Console, when init made one (MakeConsole), is copied to Stdout in ConsoleFormat.
+	Console       *Console
+	ConsoleFormat string // "short" or "json"
 	// Binary is the appagent binary to run as `appagent keeper` (default: this executable).
 	Binary string
 	// Timeout for the keeper to listen (default 5s).
@@ -95,11 +99,18 @@ func StartKeeper(o KeeperOptions) error {
 		return fmt.Errorf("logfwd: start keeper: %w", err)
 	}
 	defer r.Close()
-	cmd := exec.Command(o.Binary, "keeper")
+	args := []string{"keeper"}
+	extra := []*os.File{w}
+	if o.Console != nil {
+		// fd 4 the master, fd 5 the slave (held), the other held files after them.
+		args = append(args, "--console-fd=4", "--console-format="+o.ConsoleFormat)
+		extra = append(extra, o.Console.Master, o.Console.Slave)
+	}
+	cmd := exec.Command(o.Binary, args...)
 	cmd.Stdin = nil // /dev/null
 	cmd.Stdout = o.Stdout
 	cmd.Stderr = o.Stderr
-	cmd.ExtraFiles = append([]*os.File{w}, o.Hold...)
+	cmd.ExtraFiles = append(extra, o.Hold...)
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	if t := os.Getenv(envKeeperTag); t != "" {
@@ -125,10 +136,17 @@ func StartKeeper(o KeeperOptions) error {
 	return nil
 }
 
+// KeeperConfig is what `appagent keeper` is told on its command line.
+type KeeperConfig struct {
+	ConsoleFD     int    // the console's master (0: none), copied to stdout
+	ConsoleFormat string // its log format: short or json
+}
+
 // RunKeeper is the keeper process (`appagent keeper`): fd 1 and 2 are the container's stdout
-// and stderr, fd 3 the ready pipe, fds from 4 on are held. It returns nil when ctx is done
-// (SIGTERM: systemd's final kill at shutdown must not wait for it), else only on error.
-func RunKeeper(ctx context.Context) error {
+// and stderr, fd 3 the ready pipe, fds from 4 on are held (the console's master and slave
+// first, when there is one). It returns nil when ctx is done (SIGTERM: systemd's final kill at
+// shutdown must not wait for it), else only on error.
+func RunKeeper(ctx context.Context, kc KeeperConfig) error {
 	// SIGHUP/SIGINT/SIGPIPE are not for us; SIGTERM (systemd's final kill) ends the keeper,
 	// which is fine: by then the agent has its own copy of stdout.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE, syscall.SIGQUIT)
@@ -139,6 +157,23 @@ func RunKeeper(ctx context.Context) error {
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: "@" + name, Net: "unix"})
 	if err != nil {
 		return fmt.Errorf("logfwd: keeper: listen on abstract socket @%s: %w (is another keeper running in this container?)", name, err)
+	}
+	if kc.ConsoleFD > 0 {
+		// The copier must already wait in read(2) when init execs systemd: a systemd that
+		// cannot start writes its reason and exits within microseconds, and its exit kills
+		// this process with whatever the pty still holds.
+		f, err := ParseFormat(kc.ConsoleFormat)
+		if err != nil {
+			f = Short{}
+		}
+		started := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(started)
+			CopyConsole(os.Stdout, f, os.NewFile(uintptr(kc.ConsoleFD), "console"))
+		}()
+		<-started
+		time.Sleep(time.Millisecond) // let it reach read(2)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(3, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
@@ -274,8 +309,9 @@ func OpenOutput() (*os.File, string, error) {
 // container has a terminal (podman/docker run -t), systemd would print its status lines
 // ("[  OK  ] Started ...") on that terminal, and the forwarder prints the same events from the
 // journal: so systemd's status output is turned off and every line appears once, as without -t.
-func SystemdArgs(init string, stdout *os.File) []string {
-	if stdout == nil || !isTerminal(stdout) {
+// The same holds for the console init makes when there is no terminal (MakeConsole).
+func SystemdArgs(init string, stdout *os.File, console *Console) []string {
+	if console == nil && (stdout == nil || !isTerminal(stdout)) {
 		return nil
 	}
 	target, err := filepath.EvalSymlinks(init)

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		// As cmd/appagent runs it: SIGTERM cancels the context.
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 		defer stop()
-		if err := RunKeeper(ctx); err != nil {
+		if err := RunKeeper(ctx, KeeperConfig{}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -28,17 +28,19 @@ func TestSystemdArgs(t *testing.T) {
 	cases := []struct {
 		name   string
 		init   string
-		stdout *os.File
-		want   []string
+		stdout  *os.File
+		console *Console
+		want    []string
 	}{
-		{"terminal, systemd via symlink", init, tty, []string{"--show-status=no"}},
-		{"terminal, systemd", systemd, tty, []string{"--show-status=no"}},
-		{"pipe (no -t)", init, w, nil},
-		{"terminal, not systemd", other, tty, nil},
-		{"no stdout", init, nil, nil},
+		{"terminal, systemd via symlink", init, tty, nil, []string{"--show-status=no"}},
+		{"terminal, systemd", systemd, tty, nil, []string{"--show-status=no"}},
+		{"pipe (no -t)", init, w, nil, nil},
+		{"pipe and the console init made", init, w, &Console{}, []string{"--show-status=no"}},
+		{"terminal, not systemd", other, tty, nil, nil},
+		{"no stdout", init, nil, nil, nil},
 	}
 	for _, c := range cases {
-		if got := SystemdArgs(c.init, c.stdout); !slices.Equal(got, c.want) {
+		if got := SystemdArgs(c.init, c.stdout, c.console); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
