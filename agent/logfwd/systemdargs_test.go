@@ -26,8 +26,8 @@ func TestSystemdArgs(t *testing.T) {
 	defer w.Close()
 
 	cases := []struct {
-		name   string
-		init   string
+		name    string
+		init    string
 		stdout  *os.File
 		console *Console
 		want    []string

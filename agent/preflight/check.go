@@ -124,7 +124,7 @@ var dockerTmpfs = []string{"--tmpfs /run", "--tmpfs /run/lock", "--tmpfs /tmp"}
 var runFixes = fixes{
 	Podman: {"run with --systemd=always (podman then mounts tmpfs on /run, /run/lock and /tmp and a writable cgroup), or give the image an init-named entrypoint (docs/runtimes.md)",
 		[]string{"--systemd=always"}},
-	Docker: {"add --tmpfs /run --tmpfs /run/lock --tmpfs /tmp to docker run (and STOPSIGNAL SIGRTMIN+3 in the image)", dockerTmpfs},
+	Docker:     {"add --tmpfs /run --tmpfs /run/lock --tmpfs /tmp to docker run (and STOPSIGNAL SIGRTMIN+3 in the image)", dockerTmpfs},
 	Kubernetes: {"mount emptyDirs with medium: Memory at /run, /run/lock and /tmp in the pod spec", nil},
 	Nspawn:     {"systemd-nspawn mounts /run itself; check --tmpfs/--bind options that replace it", nil},
 }
