@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/testing/docker"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -94,7 +96,7 @@ func wikiContext(t *testing.T) (containerfile string, files map[string]string, p
 
 // buildWiki builds the example image; version 2 is the same image with a changed
 // configuration file (the Apache site) and a new volume path, as an image upgrade would be.
-func buildWiki(t *testing.T, version int) string {
+func buildWiki(t *testing.T, rt engineRuntime, version int) string {
 	t.Helper()
 	cf, files, pkgs := wikiContext(t)
 	if version == 2 {
@@ -107,7 +109,7 @@ func buildWiki(t *testing.T, version int) string {
 			t.Fatal("could not make version 2 of the wiki image: appagent.yaml or the Containerfile changed shape")
 		}
 	}
-	return podman.Build(t, podman.BuildOptions{Containerfile: cf, Files: files, Packages: pkgs})
+	return rt.build(t, podman.BuildOptions{Containerfile: cf, Files: files, Packages: pkgs})
 }
 
 // wikiTools is a host directory bound read-only at /opt/wikitest: the SMTP sink (built here,
@@ -144,32 +146,38 @@ func wikiTools(t *testing.T) string {
 	return dir
 }
 
-func TestWiki(t *testing.T) {
-	podman.Require(t)
-	v1 := buildWiki(t, 1)
-	v2 := buildWiki(t, 2)
+func TestWiki(t *testing.T) { testWiki(t, podmanEngine) }
+
+// TestWikiDocker is the same flow on Docker Engine, run with exactly the flags
+// docs/runtimes.md gives for docker run (testing/docker.RunFlags).
+func TestWikiDocker(t *testing.T) { testWiki(t, dockerEngine) }
+
+func testWiki(t *testing.T, rt engineRuntime) {
+	rt.require(t)
+	v1 := buildWiki(t, rt, 1)
+	v2 := buildWiki(t, rt, 2)
 	tools := wikiTools(t)
-	t.Run("bad-parameters", func(t *testing.T) { wikiBadParameters(t, v1) })
+	t.Run("bad-parameters", func(t *testing.T) { wikiBadParameters(t, rt, v1) })
 	for _, ro := range []bool{false, true} {
 		name := "read-write"
 		if ro {
 			name = "read-only"
 		}
-		t.Run(name, func(t *testing.T) { wikiFlow(t, v1, v2, tools, ro) })
+		t.Run(name, func(t *testing.T) { wikiFlow(t, rt, v1, v2, tools, ro) })
 	}
 }
 
 // wikiFlow is the issue's whole test list, in order, on one volume (and a second, fresh one
 // for the restore).
-func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
+func wikiFlow(t *testing.T, rt engineRuntime, v1, v2, tools string, readOnly bool) {
 	xfer := t.TempDir() // carries the backup from one container to another
-	run := func(image, volume string, env ...string) *podman.Container {
-		return podman.Run(t, image, podman.RunOptions{
+	run := func(image, volume string, env ...string) *container {
+		return rt.run(t, image, podman.RunOptions{
 			Env: append(append([]string{}, wikiEnv...), env...), Volume: volume, ReadOnly: readOnly,
 			Args: []string{"-v", tools + ":/opt/wikitest:ro", "-v", xfer + ":/xfer"},
 		})
 	}
-	vol := podman.NewVolume(t)
+	vol := rt.newVolume(t)
 
 	// First boot: configure hook, then the wiki.
 	c1 := run(v1, vol)
@@ -195,6 +203,9 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 		}
 	}
 	wikiCheckDiff(t, c1, "after first boot")
+	if rt.name == "docker" {
+		wikiDiffOracle(t, c1, readOnly)
+	}
 	wikiCheckLogs(t, c1)
 	wikiStop(t, c1)
 	c1.Remove()
@@ -259,7 +270,7 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 	c3.Remove()
 
 	// A fresh volume, with sshd asked for (SSHD, SSH_AUTHORIZED_KEYS).
-	c4 := run(v2, podman.NewVolume(t), "SSHD=true", "SSH_AUTHORIZED_KEYS="+strings.TrimSpace(string(pub)))
+	c4 := run(v2, rt.newVolume(t), "SSHD=true", "SSH_AUTHORIZED_KEYS="+strings.TrimSpace(string(pub)))
 	wikiReady(t, c4, "fresh container for the restore")
 	if out, _, _, _ := c4.Exec("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", wikiPageURL("raw")); strings.TrimSpace(out) == "200" {
 		t.Fatalf("a fresh wiki already has the test page")
@@ -300,15 +311,31 @@ func wikiFlow(t *testing.T, v1, v2, tools string, readOnly bool) {
 		}
 	}
 	c4.MustExec("sh", "-c", "rm -f /data/backup && systemctl reset-failed")
-	wikiStop(t, c4)
+
+	// An essential unit that fails for good stops the container with its declared code
+	// (mariadb.service: essential, the default 17). The drop-in is in /run: writable on a
+	// read-only root too.
+	c4.MustExec("sh", "-c", "mkdir -p /run/systemd/system/mariadb.service.d && "+
+		"printf '[Service]\\nExecStartPre=/bin/false\\nRestart=no\\n' >/run/systemd/system/mariadb.service.d/fail.conf && "+
+		"systemctl daemon-reload && (systemctl restart mariadb.service || true)")
+	code, err := c4.Wait(2 * time.Minute)
+	if err != nil {
+		t.Fatalf("after mariadb.service failed for good: %v", err)
+	}
+	if code != int(exitcode.Essential) {
+		t.Errorf("exit code %d after the essential mariadb.service failed, want %d (essential-failed); logs:\n%s", code, exitcode.Essential, wikiTail(c4.Logs(), 30))
+	}
+	if logs := c4.Logs(); !strings.Contains(logs, "mariadb.service") || !strings.Contains(logs, fmt.Sprintf("exits with code %d", exitcode.Essential)) {
+		t.Errorf("the container's logs do not say that mariadb.service failed and the exit code:\n%s", wikiTail(logs, 30))
+	}
 }
 
 // wikiBadParameters: every parameter is validated as declared, all problems are reported at
 // once on the container's output, the container exits with the parameters' exit code before
 // anything starts, and a secret's value is not printed.
-func wikiBadParameters(t *testing.T, image string) {
+func wikiBadParameters(t *testing.T, rt engineRuntime, image string) {
 	const secret = "pw-Xq7zz" // too short: 10 characters at least
-	c := podman.Run(t, image, podman.RunOptions{Env: []string{
+	c := rt.run(t, image, podman.RunOptions{Env: []string{
 		"WIKI_ADMIN_PASSWORD=" + secret, "WIKI_ADMIN_EMAIL=not-an-address", "SMTP_PORT=99999",
 		"BACKUP_KEEP=0", "SMTP_TLS=sometimes", "WIKI_SERVER_URL=http://wiki.example.org/with/path",
 	}})
@@ -336,7 +363,7 @@ func wikiPageURL(action string) string {
 
 // wikiReady waits, within a bound, until the wiki is up: `appagent status --wait` says ready
 // (exit 0: hooks done, every declared unit up) and systemd agrees ("running": nothing failed).
-func wikiReady(t *testing.T, c *podman.Container, what string) {
+func wikiReady(t *testing.T, c *container, what string) {
 	t.Helper()
 	start := time.Now()
 	if _, err := c.WaitRunning(5 * time.Minute); err != nil {
@@ -354,7 +381,7 @@ func wikiReady(t *testing.T, c *podman.Container, what string) {
 }
 
 // wikiCheckMainPage: HTTP 200 on the main page, which names the wiki.
-func wikiCheckMainPage(t *testing.T, c *podman.Container) {
+func wikiCheckMainPage(t *testing.T, c *container) {
 	t.Helper()
 	out := c.MustExec("curl", "-sS", "-w", "\n%{http_code}", wikiMain)
 	i := strings.LastIndex(out, "\n")
@@ -367,7 +394,7 @@ func wikiCheckMainPage(t *testing.T, c *podman.Container) {
 	}
 }
 
-func wikiCheckPage(t *testing.T, c *podman.Container, when string) {
+func wikiCheckPage(t *testing.T, c *container, when string) {
 	t.Helper()
 	if out := c.MustExec("curl", "-sS", wikiPageURL("raw")); !strings.Contains(out, wikiText) {
 		t.Errorf("%s: page %s does not hold the test's text; got:\n%.400s", when, wikiPage, out)
@@ -375,7 +402,7 @@ func wikiCheckPage(t *testing.T, c *podman.Container, when string) {
 }
 
 // wikiCheckDiff: nothing was written outside the volume (`appagent diff --json`, issue 6).
-func wikiCheckDiff(t *testing.T, c *podman.Container, when string) {
+func wikiCheckDiff(t *testing.T, c *container, when string) {
 	t.Helper()
 	out, errs, code, err := c.Exec("appagent", "diff", "--json")
 	if err != nil || code != 0 {
@@ -395,7 +422,7 @@ func wikiCheckDiff(t *testing.T, c *podman.Container, when string) {
 }
 
 // wikiCheckLogs: the journal reaches `podman logs`, Apache's and MariaDB's lines included.
-func wikiCheckLogs(t *testing.T, c *podman.Container) {
+func wikiCheckLogs(t *testing.T, c *container) {
 	t.Helper()
 	var logs string
 	ok := func() bool {
@@ -416,7 +443,7 @@ func wikiCheckLogs(t *testing.T, c *podman.Container) {
 }
 
 // wikiStop: podman stop exits 0 within 15 s.
-func wikiStop(t *testing.T, c *podman.Container) {
+func wikiStop(t *testing.T, c *container) {
 	t.Helper()
 	start := time.Now()
 	code, err := c.Stop(15 * time.Second)
@@ -446,4 +473,101 @@ func wikiTail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// wikiDiffOracle holds `appagent diff` to `docker diff`, Docker's own record of what the
+// container wrote to its layer: every path docker diff reports is reported by appagent diff,
+// covered by its ignore list (built-in and the image's, as --json lists them), a mount point
+// of the runtime's own (-v, --tmpfs), or a parent directory docker marks changed because of
+// a change below it; and every change appagent diff
+// reports is in docker diff. On a writable root the test first writes outside the volume
+// (a new file, a changed file), so both sides have something to agree on.
+func wikiDiffOracle(t *testing.T, c *container, readOnly bool) {
+	t.Helper()
+	if !readOnly {
+		c.MustExec("sh", "-c", "echo oracle >/etc/appagent-oracle-added && echo '# oracle' >>/etc/issue")
+		defer c.MustExec("sh", "-c", "rm -f /etc/appagent-oracle-added && sed -i '/^# oracle$/d' /etc/issue")
+	}
+	out := c.MustExec("appagent", "diff", "--json")
+	var r struct {
+		Changes []struct {
+			Path  string `json:"path"`
+			Below int    `json:"below"`
+		} `json:"changes"`
+		Ignored []string `json:"ignored"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("appagent diff --json: %v\n%s", err, out)
+	}
+	reported := map[string]bool{}
+	for _, ch := range r.Changes {
+		reported[ch.Path] = true
+	}
+	under := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
+	ignored := func(p string) bool {
+		for _, ig := range r.Ignored {
+			if ok, _ := filepath.Match(ig, p); ok || under(p, ig) {
+				return true
+			}
+		}
+		return false
+	}
+	dockerSaw := map[string]bool{}
+	var dockerPaths []string
+	for _, line := range docker.Diff(t, c) {
+		kind, p, ok := strings.Cut(line, " ")
+		if !ok || len(kind) != 1 {
+			t.Fatalf("docker diff line %q: not KIND PATH", line)
+		}
+		dockerSaw[p] = true
+		dockerPaths = append(dockerPaths, p)
+	}
+	// The runtime's own mount points (-v, --tmpfs) are made in the layer by docker itself.
+	mounts := map[string]bool{}
+	for _, line := range strings.Split(c.MustExec("cat", "/proc/1/mountinfo"), "\n") {
+		if f := strings.Fields(line); len(f) > 4 {
+			mounts[f[4]] = true
+		}
+	}
+	unaccounted := 0
+	for _, p := range dockerPaths {
+		if under(p, "/data") || mounts[p] || reported[p] || ignored(p) {
+			continue
+		}
+		parent := false // docker marks a directory C when anything below it changed
+		for _, q := range dockerPaths {
+			if q != p && under(q, p) {
+				parent = true
+				break
+			}
+		}
+		if parent {
+			continue
+		}
+		if below := func() bool {
+			for _, ch := range r.Changes {
+				if ch.Below > 0 && under(p, ch.Path) {
+					return true
+				}
+			}
+			return false
+		}(); below {
+			continue
+		}
+		unaccounted++
+		t.Errorf("docker diff reports %s, which appagent diff neither reports nor ignores: it would be lost on re-creation without a word", p)
+	}
+	for p := range reported {
+		if !dockerSaw[p] {
+			t.Errorf("appagent diff reports %s, which docker diff does not: a false alarm", p)
+		}
+	}
+	if !readOnly {
+		for _, p := range []string{"/etc/appagent-oracle-added", "/etc/issue"} {
+			if !reported[p] || !dockerSaw[p] {
+				t.Errorf("the planted change %s: appagent diff %v, docker diff %v; want both", p, reported[p], dockerSaw[p])
+			}
+		}
+	}
+	t.Logf("diff oracle: docker diff %d paths, appagent diff %d changes, %d unaccounted", len(dockerPaths), len(r.Changes), unaccounted)
 }

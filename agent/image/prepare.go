@@ -65,6 +65,11 @@ func Prepare(o Options) error {
 	if err := op(o.Out, "install journald settings", func() error { return InstallJournald(o.Root) }); err != nil {
 		return err
 	}
+	if err := op(o.Out, "link "+InitLink+" to appagent (the entrypoint podman and CRI-O run in systemd mode)", func() error {
+		return InstallInitLink(o.Root, o.Out)
+	}); err != nil {
+		return err
+	}
 	if err := op(o.Out, "move the volume paths into the template, record its manifest and build id", func() error {
 		return upgrade.Prepare(o.Root, cfg, o.Out)
 	}); err != nil {

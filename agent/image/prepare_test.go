@@ -51,6 +51,9 @@ units: [app.service]
 	if b, err := os.ReadFile(filepath.Join(root, config.DefaultTemplate, "etc/app/app.conf")); err != nil || string(b) != "listen 8080\n" {
 		t.Errorf("template lacks /etc/app/app.conf: %q %v", b, err)
 	}
+	if target, err := os.Readlink(filepath.Join(root, InitLink)); err != nil || target != "/usr/bin/appagent" {
+		t.Errorf("%s is not the link to appagent (the zero-flag entrypoint): %q %v", InitLink, target, err)
+	}
 	for _, p := range []string{"/usr/share/appagent/build-id", "/usr/share/appagent/fs-manifest",
 		"/usr/lib/systemd/system-generators/appagent-generator"} {
 		if _, err := os.Lstat(filepath.Join(root, p)); err != nil {
@@ -106,5 +109,38 @@ func TestPrepareReportsEveryPathProblemAtOnce(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the report lacks %q:\n%s", want, msg)
 		}
+	}
+}
+
+// An image that has its own /usr/local/sbin/init keeps it; prepare says what that means.
+func TestInstallInitLinkLeavesOthersAlone(t *testing.T) {
+	for name, setup := range map[string]func(string) error{
+		"a file":         func(p string) error { return os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755) },
+		"another link":   func(p string) error { return os.Symlink("/lib/systemd/systemd", p) },
+		"appagent's own": func(p string) error { return os.Symlink("/usr/bin/appagent", p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			link := filepath.Join(root, InitLink)
+			if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := setup(link); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.Readlink(link)
+			var out bytes.Buffer
+			if err := InstallInitLink(root, &out); err != nil {
+				t.Fatal(err)
+			}
+			after, _ := os.Readlink(link)
+			if before != after {
+				t.Errorf("link changed from %q to %q", before, after)
+			}
+			warned := strings.Contains(out.String(), "--systemd=always")
+			if warned != (name != "appagent's own") {
+				t.Errorf("warning %q", out.String())
+			}
+		})
 	}
 }

@@ -18,7 +18,9 @@ import (
 // /dev/console only, and without -t no runtime makes one: the container then exits with
 // nothing in `docker logs`/`podman logs`. So when /dev/console is missing, init makes it a
 // symlink to a pty whose other end the keeper copies, line by line in the log format, to the
-// container's stdout. systemd accepts it because it is a terminal (it refuses a pipe).
+// container's stdout. systemd accepts it because it is a terminal (it refuses a pipe). Once the
+// agent has the stdout and forwards the journal, the console's lines are dropped: they are the
+// same events (status lines at shutdown).
 //
 // This is best effort for a systemd that dies at once: the kernel moves pty output to the
 // reader through a work queue, and PID 1's exit kills the keeper at once, so lines written in

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -170,7 +171,7 @@ func RunKeeper(ctx context.Context, kc KeeperConfig) error {
 		go func() {
 			runtime.LockOSThread()
 			close(started)
-			CopyConsole(os.Stdout, f, os.NewFile(uintptr(kc.ConsoleFD), "console"))
+			CopyConsole(&muteWriter{w: os.Stdout, mute: &agentHasStdout}, f, os.NewFile(uintptr(kc.ConsoleFD), "console"))
 		}()
 		<-started
 		time.Sleep(time.Millisecond) // let it reach read(2)
@@ -201,20 +202,43 @@ func RunKeeper(ctx context.Context, kc KeeperConfig) error {
 			}
 			return fmt.Errorf("logfwd: keeper: accept: %w", err)
 		}
-		serveKeeperConn(c)
+		if serveKeeperConn(c) {
+			agentHasStdout.Store(true)
+		}
 	}
 }
 
-func serveKeeperConn(c *net.UnixConn) {
+// agentHasStdout is set once the keeper handed the stdout to the agent: from then on the
+// journal reaches stdout, and systemd's console lines (its status lines at shutdown, the
+// same events) would only repeat it; they are read and dropped.
+var agentHasStdout atomic.Bool
+
+// muteWriter drops writes once mute is set.
+type muteWriter struct {
+	w    io.Writer
+	mute *atomic.Bool
+}
+
+func (m *muteWriter) Write(p []byte) (int, error) {
+	if m.mute.Load() {
+		return len(p), nil
+	}
+	return m.w.Write(p)
+}
+
+// serveKeeperConn hands stdout and stderr to a root peer of this container; it tells
+// whether it did.
+func serveKeeperConn(c *net.UnixConn) bool {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	cred, err := peerCred(c)
 	if err != nil || cred.Uid != 0 || cred.Pid == 0 {
 		// Refused: not root, or from another PID namespace.
-		return
+		return false
 	}
 	rights := unix.UnixRights(1, 2)
-	_, _, _ = c.WriteMsgUnix([]byte(keeperHello), rights, nil)
+	_, _, err = c.WriteMsgUnix([]byte(keeperHello), rights, nil)
+	return err == nil
 }
 
 func peerCred(c *net.UnixConn) (*unix.Ucred, error) {

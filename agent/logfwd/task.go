@@ -124,8 +124,13 @@ func waitForJournal(ctx context.Context, dirs []string, max time.Duration) bool 
 	deadline := time.Now().Add(max)
 	for {
 		for _, d := range dirs {
-			if m, _ := filepath.Glob(filepath.Join(d, "*", "*.journal")); len(m) > 0 {
-				return true
+			// DIR/MACHINE-ID/*.journal, or DIR/*.journal when the container has no machine
+			// ID (an empty /etc/machine-id on a read-only root that systemd may not
+			// bind-mount over: docker --read-only).
+			for _, pattern := range []string{filepath.Join(d, "*", "*.journal"), filepath.Join(d, "*.journal")} {
+				if m, _ := filepath.Glob(pattern); len(m) > 0 {
+					return true
+				}
 			}
 		}
 		if len(dirs) == 0 || time.Now().After(deadline) || ctx.Err() != nil {

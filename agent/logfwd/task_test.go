@@ -346,6 +346,13 @@ func TestWaitForJournal(t *testing.T) {
 	if !waitForJournal(context.Background(), []string{"/nonexistent", dir}, 5*time.Second) {
 		t.Fatal("a journal file that appears later is not noticed")
 	}
+	// No machine ID (docker --read-only with an empty /etc/machine-id): journald writes
+	// straight into the directory.
+	flat := t.TempDir()
+	os.WriteFile(filepath.Join(flat, "system.journal"), nil, 0o644)
+	if !waitForJournal(context.Background(), []string{flat}, 100*time.Millisecond) {
+		t.Fatal("a journal without a machine-id directory is not noticed")
+	}
 }
 
 // TestStopWithBlockedStdout: at stop, a stdout nobody reads must not hold the agent beyond

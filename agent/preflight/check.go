@@ -118,13 +118,12 @@ func readCaps(sys *System) (uint64, error) {
 	return EffectiveCaps(string(data))
 }
 
-// The flags of Docker's documented command line (docs/runtimes.md) for the tmpfs mounts.
-var dockerTmpfs = []string{"--tmpfs /run", "--tmpfs /run/lock", "--tmpfs /tmp"}
-
 var runFixes = fixes{
 	Podman: {"run with --systemd=always (podman then mounts tmpfs on /run, /run/lock and /tmp and a writable cgroup), or give the image an init-named entrypoint (docs/runtimes.md)",
 		[]string{"--systemd=always"}},
-	Docker:     {"add --tmpfs /run --tmpfs /run/lock --tmpfs /tmp to docker run (and STOPSIGNAL SIGRTMIN+3 in the image)", dockerTmpfs},
+	// Only /run is this check's flag: /run/lock is api-mounts', and /tmp (for a read-only
+	// root) is not something systemd needs to start.
+	Docker:     {"add --tmpfs /run --tmpfs /run/lock --tmpfs /tmp to docker run (and STOPSIGNAL SIGRTMIN+3 in the image)", []string{"--tmpfs /run"}},
 	Kubernetes: {"mount emptyDirs with medium: Memory at /run, /run/lock and /tmp in the pod spec", nil},
 	Nspawn:     {"systemd-nspawn mounts /run itself; check --tmpfs/--bind options that replace it", nil},
 }

@@ -47,7 +47,7 @@ func TestFlagLine(t *testing.T) {
 		{
 			name:     "docker, no flags",
 			f:        fake{files: with(docker, "/proc/self/mountinfo", apiLines+dockerV1Cgroup), dirs: map[string]bool{"/data": true}, readOnly: map[string]error{"/sys/fs/cgroup/systemd": syscall.EROFS}},
-			wantLine: "--tmpfs /run --tmpfs /run/lock --tmpfs /tmp --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw",
+			wantLine: "--tmpfs /run --tmpfs /run/lock --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw",
 			msgHas:   map[string]string{"cgroup": "read-only"},
 		},
 		{
