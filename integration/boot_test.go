@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appagent/appagent/testing/docker"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -73,4 +74,34 @@ func TestBootPodman(t *testing.T) {
 	})
 	c := podman.Run(t, img, podman.RunOptions{})
 	checkBoot(t, c)
+}
+
+// zeroFlagContainerfile is the documented recipe: the entrypoint is /usr/local/sbin/init, the
+// link prepare makes to appagent, a name podman (and CRI-O) run in systemd mode by itself.
+const zeroFlagContainerfile = `FROM {{BASE}}
+COPY appagent /usr/bin/appagent
+COPY appagent.yaml /etc/appagent/appagent.yaml
+RUN ["/usr/bin/appagent", "prepare"]
+VOLUME /data
+ENTRYPOINT ["/usr/local/sbin/init"]
+`
+
+// `podman run -d -v NAME:/data IMAGE` with no systemd flag (--systemd=true is podman's
+// default) and no STOPSIGNAL in the image: podman's systemd mode gives the tmpfs mounts, the
+// cgroup and SIGRTMIN+3.
+func TestBootPodmanZeroFlag(t *testing.T) {
+	podman.Require(t)
+	img := podman.Build(t, podman.BuildOptions{Containerfile: zeroFlagContainerfile, Files: map[string]string{"appagent.yaml": minimalConfig}})
+	c := podman.Run(t, img, podman.RunOptions{Args: []string{"--systemd=true"}})
+	if sig, err := c.Inspect("{{.Config.StopSignal}}"); err != nil || (sig != "37" && sig != "SIGRTMIN+3") {
+		t.Errorf("stop signal %q (%v): podman did not take the image for a systemd one", sig, err)
+	}
+	checkBoot(t, c)
+}
+
+// The same image on Docker, which has no systemd mode: the documented flags do it.
+func TestBootDockerInitEntrypoint(t *testing.T) {
+	docker.Require(t)
+	img := docker.Build(t, docker.BuildOptions{Containerfile: zeroFlagContainerfile + "STOPSIGNAL SIGRTMIN+3\n", Files: map[string]string{"appagent.yaml": minimalConfig}})
+	checkBoot(t, docker.Run(t, img, docker.RunOptions{}))
 }

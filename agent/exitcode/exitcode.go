@@ -31,6 +31,9 @@ const (
 	Degraded     Code = 21 // status: running, but a non-essential unit failed
 	Failed       Code = 22 // status: failed or stopping
 	NotAvailable Code = 23 // status: could not reach systemd or the agent
+	// SystemdExited is systemd's own code when it cannot start ("Exiting PID 1"); appagent
+	// never uses it, but a container that ends with it ended this way.
+	SystemdExited Code = 255
 )
 
 // Entry documents one code.
@@ -59,6 +62,7 @@ var Table = []Entry{
 	{Degraded, "degraded", "`status`: running, but a non-essential unit failed"},
 	{Failed, "failed", "`status`: failed (an essential unit or hook failed) or stopping"},
 	{NotAvailable, "not-available", "`status`: systemd or the agent could not be reached"},
+	{SystemdExited, "systemd-exited", "not appagent's: systemd itself could not start (\"Exiting PID 1\", a cause the preflight does not know, or APPAGENT_SKIP_PREFLIGHT=1); its last words are in the lines before when the console caught them (docs/runtimes.md)"},
 }
 
 // Error carries an exit code through the error chain to main.

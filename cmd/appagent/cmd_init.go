@@ -19,7 +19,13 @@ func cmdInit() *command {
 		summary: "the container's entrypoint: check, set up the volume, exec systemd",
 		help: `The image's ENTRYPOINT:
 
-    ENTRYPOINT ["/usr/bin/appagent", "init"]
+    ENTRYPOINT ["/usr/local/sbin/init"]
+
+/usr/local/sbin/init is the link 'appagent prepare' makes to appagent, which runs init when
+started by that name; podman and CRI-O run a command of that name in systemd mode, so
+'podman run -d -v NAME:/data IMAGE' needs no --systemd flag. ENTRYPOINT ["/usr/bin/appagent",
+"init"] works too (podman then needs --systemd=always). Docker has no systemd mode: see
+docs/runtimes.md for its flags.
 
 Before systemd runs it checks that the runtime can run systemd (and says which flag fixes it
 when not), validates the parameters (every problem at once, nothing written), locks the volume,

@@ -226,7 +226,7 @@ Commands:
 	}
 	fmt.Fprint(w, `
 In an image:   RUN appagent prepare            (build time)
-               ENTRYPOINT ["/usr/bin/appagent", "init"]
+               ENTRYPOINT ["/usr/local/sbin/init"]  (prepare's link to appagent: runs init)
 In a container: podman exec CONTAINER appagent status
 
 Run 'appagent <command> --help' for a command's flags and exit codes.
