@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -87,14 +88,7 @@ func isAre(paths []string) string {
 // appendNew appends the items of add that list lacks.
 func appendNew(list []string, add ...string) []string {
 	for _, a := range add {
-		found := false
-		for _, l := range list {
-			if l == a {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(list, a) {
 			list = append(list, a)
 		}
 	}
