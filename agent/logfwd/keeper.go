@@ -322,9 +322,11 @@ func OpenOutput() (*os.File, string, error) {
 		errf.Close()
 		return out, "keeper", nil
 	}
-	f, err := os.OpenFile("/dev/console", os.O_WRONLY|syscall.O_NOCTTY, 0)
+	// Opened blocking, not through Go's poller: a non-blocking write to a full terminal
+	// returns part of the buffer, and systemd's own status lines then land inside a line.
+	fd, err := syscall.Open("/dev/console", syscall.O_WRONLY|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
 	if err == nil {
-		return f, "/dev/console", nil
+		return os.NewFile(uintptr(fd), "/dev/console"), "/dev/console", nil
 	}
 	return nil, "", fmt.Errorf("logfwd: the container's stdout is not reachable: %v; and /dev/console: %v (start the container with `appagent init` as its entrypoint)", kerr, err)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -409,5 +410,52 @@ func TestStopWithBlockingStdout(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the forwarder did not stop while stdout was blocked")
+	}
+}
+
+// Writes carry whole lines, at most PIPE_BUF bytes unless one line is longer, and every item
+// is written once, in order.
+func TestLineChunk(t *testing.T) {
+	mk := func(sizes ...int) []item {
+		var items []item
+		for i, n := range sizes {
+			items = append(items, item{data: append(bytes.Repeat([]byte{byte('a' + i)}, n-1), '\n')})
+		}
+		return items
+	}
+	cases := []struct {
+		sizes []int
+		want  []int // items per write
+	}{
+		{[]int{100, 100, 100}, []int{3}},
+		{[]int{4000, 96}, []int{2}},
+		{[]int{4000, 97}, []int{1, 1}},
+		{[]int{9000, 10}, []int{1, 1}},
+		{[]int{10, 9000, 10}, []int{1, 1, 1}},
+		{nil, nil},
+	}
+	for _, tc := range cases {
+		items := mk(tc.sizes...)
+		var got []int
+		var all []byte
+		for rest := items; len(rest) > 0; {
+			buf, k := lineChunk(nil, rest)
+			if len(buf) > atomicWrite && k > 1 {
+				t.Errorf("%v: a write of %d items is %d bytes", tc.sizes, k, len(buf))
+			}
+			got = append(got, k)
+			all = append(all, buf...)
+			rest = rest[k:]
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%v: items per write %v, want %v", tc.sizes, got, tc.want)
+		}
+		var want []byte
+		for _, it := range items {
+			want = append(want, it.data...)
+		}
+		if !bytes.Equal(all, want) {
+			t.Errorf("%v: the writes do not add up to the items in order", tc.sizes)
+		}
 	}
 }
