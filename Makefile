@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/appagent/appagent/agent/version.Version=$(VERSION)
 BIN     := bin/appagent
 
-.PHONY: build test test-unit test-integration bench lint demo demo-stop demo-clean clean
+.PHONY: build test test-unit test-integration test-debian13 bench lint demo demo-stop demo-clean clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/appagent
@@ -16,6 +16,13 @@ build:
 test: lint
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/integration$$')
 	$(GO) test -count=1 -timeout 60m -v ./integration/...
+	$(MAKE) --no-print-directory test-debian13
+
+# The core integration tests (boot, populate, upgrade, hooks, logs, status, diff, stop on
+# nspawn, podman and Docker) once more on Debian 13 roots: systemd 257 on this host's cgroups.
+DEBIAN13_TESTS := ^(TestSuiteSystemdNspawn|TestBootNspawn|TestBootPodman|TestBootPodmanZeroFlag|TestBootDocker|TestVolumeLifecycleNspawn|TestHooksConfigureOnceUpgradeOnceNspawn|TestLogsNspawnPipe|TestLogsPodman|TestStatusStatesNspawn|TestStatusPodman|TestDiffNspawn)$$
+test-debian13:
+	APPAGENT_TEST_SUITE=trixie $(GO) test -count=1 -timeout 20m -v -run '$(DEBIAN13_TESTS)' ./integration/
 
 # Unit tests only: no root, no containers (-short skips the integration tests).
 test-unit:

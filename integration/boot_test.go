@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +105,26 @@ func TestBootDockerInitEntrypoint(t *testing.T) {
 	docker.Require(t)
 	img := docker.Build(t, docker.BuildOptions{Containerfile: zeroFlagContainerfile + "STOPSIGNAL SIGRTMIN+3\n", Files: map[string]string{"appagent.yaml": minimalConfig}})
 	checkBoot(t, docker.Run(t, img, docker.RunOptions{}))
+}
+
+// The systemd each Debian release of the test roots ships: the run with
+// APPAGENT_TEST_SUITE=trixie (make test-debian13) must really boot systemd 257.
+var suiteSystemd = map[string]int{"bookworm": 252, "trixie": 257}
+
+func TestSuiteSystemdNspawn(t *testing.T) {
+	nspawn.Require(t)
+	want, ok := suiteSystemd[nspawn.Suite()]
+	if !ok {
+		t.Fatalf("no systemd version known for suite %q: add it to suiteSystemd", nspawn.Suite())
+	}
+	c := nspawn.Boot(t, nspawn.Options{Files: map[string]string{"/etc/appagent/appagent.yaml": minimalConfig}, Prepare: true})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out := c.MustExec("systemctl", "--version")
+	f := strings.Fields(out)
+	if len(f) < 2 || f[1] != strconv.Itoa(want) {
+		t.Errorf("%s root runs %q, want systemd %d", nspawn.Suite(), strings.SplitN(out, "\n", 2)[0], want)
+	}
+	t.Logf("%s: %s", nspawn.Suite(), strings.SplitN(out, "\n", 2)[0])
 }

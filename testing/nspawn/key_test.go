@@ -47,7 +47,7 @@ func TestPackagesAndArgs(t *testing.T) {
 		t.Errorf("Packages = %v, want %v", got, want)
 	}
 	args := DebootstrapArgs("/T", "curl")
-	wantArgs := []string{"--variant=minbase", "--include=curl,dbus,systemd,systemd-sysv", "bookworm", "/T", DefaultMirror}
+	wantArgs := []string{"--variant=minbase", "--include=curl,dbus,systemd,systemd-sysv", Suite(), "/T", DefaultMirror}
 	if os.Getenv("APPAGENT_TEST_MIRROR") == "" && !slices.Equal(args, wantArgs) {
 		t.Errorf("DebootstrapArgs = %v, want %v", args, wantArgs)
 	}

@@ -23,8 +23,11 @@ const HarnessVersion = "1"
 var BasePackages = []string{"systemd", "systemd-sysv", "dbus"}
 
 const (
-	suite   = "bookworm"
-	variant = "minbase"
+	// DefaultSuite is the Debian release of every root (Debian 12, systemd 252);
+	// APPAGENT_TEST_SUITE overrides it for a whole test run (`make test-debian13` runs the
+	// core integration tests on trixie, systemd 257).
+	DefaultSuite = "bookworm"
+	variant      = "minbase"
 	// DefaultMirror is the Debian mirror; APPAGENT_TEST_MIRROR overrides it.
 	DefaultMirror = "http://deb.debian.org/debian"
 	// Hostname of every test root.
@@ -32,6 +35,14 @@ const (
 	// buildTimeout bounds one debootstrap run.
 	buildTimeout = 20 * time.Minute
 )
+
+// Suite is the Debian release the roots of this test run are made from.
+func Suite() string {
+	if s := os.Getenv("APPAGENT_TEST_SUITE"); s != "" {
+		return s
+	}
+	return DefaultSuite
+}
 
 func mirror() string {
 	if m := os.Getenv("APPAGENT_TEST_MIRROR"); m != "" {
@@ -58,7 +69,7 @@ func Packages(pkgs ...string) []string {
 
 // DebootstrapArgs are the arguments of the debootstrap run that builds a root at target.
 func DebootstrapArgs(target string, pkgs ...string) []string {
-	return []string{"--variant=" + variant, "--include=" + strings.Join(Packages(pkgs...), ","), suite, target, mirror()}
+	return []string{"--variant=" + variant, "--include=" + strings.Join(Packages(pkgs...), ","), Suite(), target, mirror()}
 }
 
 // Key names a root by everything that makes it: the harness version, the debootstrap
@@ -76,7 +87,7 @@ func Key(pkgs ...string) string {
 // roots/<key>.lock.
 func rootsDir() string { return filepath.Join(harness.CacheDir, "roots") }
 
-// Root returns the cached Debian 12 root with systemd, systemd-sysv, dbus and pkgs, building
+// Root returns the cached Debian root (Suite) with systemd, systemd-sysv, dbus and pkgs, building
 // it first if needed. The returned directory is shared by every test and every run: treat it
 // as READ-ONLY (Boot mounts an overlay over it). Concurrent test processes build a key once;
 // the others wait for it and never see a half-built root.
