@@ -254,6 +254,8 @@ type RunOptions struct {
 	Args     []string // more run flags (the engine's defaults come first; see Engine.RunFlags)
 	// NoDefaults leaves out Engine.RunFlags: for tests of what a run with fewer flags does.
 	NoDefaults bool
+	// Global are engine flags for this run only, before `run` (podman --hooks-dir DIR).
+	Global []string
 	Cmd        []string // arguments after the image (the entrypoint's arguments)
 }
 
@@ -312,6 +314,7 @@ func (e *Engine) Run(t testing.TB, image string, o RunOptions) *Container {
 	args = append(args, image)
 	args = append(args, o.Cmd...)
 	t.Cleanup(c.Remove)
+	args = append(append([]string{}, o.Global...), args...)
 	t.Logf("%s: %s", e.Name, harness.Quote(e.Name, args))
 	e.Must(t, args...)
 	return c
@@ -511,8 +514,16 @@ func (c *Container) Remove() {
 			c.t.Logf("%s: container %s journal (last 50 lines):\n%s", c.e.Name, c.Name, j)
 		}
 		args := append(append([]string{"rm"}, c.e.RemoveFlags...), c.Name)
-		if r, err := c.e.Cmd(c.e.CommandTimeout, nil, args...); err != nil || r.Code != 0 {
-			c.t.Errorf("%s: rm -f %s: exit %d %v %s", c.e.Name, c.Name, r.Code, err, r.Stderr)
+		// podman 4.3 can fail the first removal of a container that exited in a user
+		// namespace ("unlinkat …/userdata/shm: device or resource busy"); a second one works.
+		var r harness.Result
+		var err error
+		for try := 0; try < 3; try++ {
+			if r, err = c.e.Cmd(c.e.CommandTimeout, nil, args...); err == nil && r.Code == 0 {
+				return
+			}
+			time.Sleep(500 * time.Millisecond)
 		}
+		c.t.Errorf("%s: rm -f %s: exit %d %v %s", c.e.Name, c.Name, r.Code, err, r.Stderr)
 	})
 }
