@@ -69,3 +69,43 @@ func TestUserNSPodman(t *testing.T) {
 		checkBoot(t, c)
 	})
 }
+
+// The example wiki in a user namespace (a fixed --uidmap/--gidmap, the host's oci-hook):
+// first boot to ready, HTTP 200, a page edit, and a re-created container on the same volume
+// that still has the page. The database's files on the volume belong to the container's
+// mysql user. The volume gets :U on the first start only: podman's :U gives every file to the
+// container's root, which on a later start would take the database from mysql
+// (docs/runtimes.md#user-namespaces says so).
+func TestWikiUserNSPodman(t *testing.T) {
+	podman.Require(t)
+	img := buildWiki(t, podmanEngine, 1)
+	tools := wikiTools(t)
+	hooks := t.TempDir()
+	cfg, err := ocihook.Config(nspawn.Binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hooks, "appagent-cgroup.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vol := podman.NewVolume(t)
+	run := func(volOpt string) *container {
+		return podman.Run(t, img, podman.RunOptions{Volume: "-", Env: wikiEnv, Global: []string{"--hooks-dir", hooks},
+			Args: []string{"--systemd=true", "--uidmap=0:2000000:65536", "--gidmap=0:2000000:65536",
+				"--annotation", ocihook.Annotation + "=true", "-v", vol + ":/data" + volOpt, "-v", tools + ":/opt/wikitest:ro"}})
+	}
+	c1 := run(":U")
+	wikiReady(t, c1, "first boot in a user namespace")
+	wikiCheckMainPage(t, c1)
+	c1.MustExec("/opt/wikitest/edit-page.sh", wikiAdmin, wikiPassword, wikiPage, wikiText, "/opt/wikitest/pixel.png")
+	wikiCheckPage(t, c1, "after creating it")
+	if owner := c1.MustExec("stat", "-c", "%U", "/data/var/lib/mysql/mysql"); owner != "mysql" {
+		t.Errorf("/data/var/lib/mysql/mysql is owned by %q in the container, want mysql", owner)
+	}
+	wikiStop(t, c1)
+	c1.Remove()
+	c2 := run("")
+	wikiReady(t, c2, "re-created in a user namespace")
+	wikiCheckPage(t, c2, "in a new container on the same volume")
+	wikiStop(t, c2)
+}

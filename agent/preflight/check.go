@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/ocihook"
 )
 
 // SkipEnv, set to 1 in the container's environment, makes init skip the preflight (for a
@@ -255,7 +256,7 @@ func userNSCgroup(r *Result, ns userNS, mode CgroupMode, rt Runtime) {
 		r.Fix = "the runtime must delegate the container's cgroup to its user namespace: podman does with --systemd=always or an init-named entrypoint (rootful and rootless, cgroup v2); Kubernetes: CRI-O 1.32+ or containerd 2.1+ with hostUsers: false (docs/runtimes.md)"
 	default:
 		r.Fix = "on a cgroup v1 or hybrid host no runtime flag hands the name=systemd cgroup to a user namespace: run without a user namespace here (drop --userns; rootful podman), " +
-			"have the host chown the container's cgroup to its root before systemd starts (the OCI hook of docs/runtimes.md#user-namespaces), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)"
+			"install appagent's OCI hook on the host (appagent oci-hook --print-config > /usr/share/containers/oci/hooks.d/appagent-cgroup.json) and run with --annotation " + ocihook.Annotation + "=true (docs/runtimes.md#user-namespaces), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)"
 	}
 	if rt == Kubernetes {
 		r.Fix = "use cgroup v2 nodes whose runtime delegates the cgroup to the pod's user namespace: CRI-O 1.32+ or containerd 2.1+ (hostUsers: false; docs/kubernetes.md)"
