@@ -38,6 +38,10 @@ func DetectCgroupMode(ms Mounts) CgroupMode {
 type userNS struct {
 	inner    bool // not the initial namespace: uid 0 here is not uid 0 on the host
 	hostRoot int  // the host uid that uid 0 maps to (-1: unmapped)
+	// rootless: uid 0 alone maps to one host uid (the user who ran the runtime), the way
+	// rootless podman maps it ("0 1001 1", then the user's subordinate ids); a rootful
+	// --userns maps 0 as the start of one range ("0 1000000 65536").
+	rootless bool
 }
 
 // readUserNS reads /proc/self/uid_map; the initial namespace maps all 2^32-1 ids onto
@@ -64,6 +68,7 @@ func readUserNS(sys *System) userNS {
 		}
 		if in == 0 && n > 0 {
 			ns.hostRoot = int(out)
+			ns.rootless = n == 1
 		}
 	}
 	ns.inner = true

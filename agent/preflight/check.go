@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -257,6 +258,14 @@ func userNSCgroup(r *Result, ns userNS, mode CgroupMode, rt Runtime) {
 	default:
 		r.Fix = "on a cgroup v1 or hybrid host no runtime flag hands the name=systemd cgroup to a user namespace: run without a user namespace here (drop --userns; rootful podman), " +
 			"install appagent's OCI hook on the host (appagent oci-hook --print-config > /usr/share/containers/oci/hooks.d/appagent-cgroup.json) and run with --annotation " + ocihook.Annotation + "=true (docs/runtimes.md#user-namespaces), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)"
+	}
+	if ns.rootless && mode != CgroupV2 {
+		// A hook runs as the user too and cannot take a cgroup from root: the host must give
+		// the user a name=systemd cgroup of its own, and podman must start in it.
+		r.Message = strings.Replace(r.Message, "runs in a user namespace", "runs rootless, in the user namespace of host uid "+strconv.Itoa(ns.hostRoot)+",", 1)
+		r.Fix = fmt.Sprintf("rootless on a cgroup v1 or hybrid host: no flag gives an unprivileged user a cgroup; as root, give the user one "+
+			"(mkdir /sys/fs/cgroup/systemd/USER && chown -R %[1]d: /sys/fs/cgroup/systemd/USER), and start podman from a shell in it "+
+			"(echo $$ > /sys/fs/cgroup/systemd/USER/cgroup.procs; docs/runtimes.md#rootless-podman), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)", ns.hostRoot)
 	}
 	if rt == Kubernetes {
 		r.Fix = "use cgroup v2 nodes whose runtime delegates the cgroup to the pod's user namespace: CRI-O 1.32+ or containerd 2.1+ (hostUsers: false; docs/kubernetes.md)"

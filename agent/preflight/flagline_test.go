@@ -73,6 +73,21 @@ func TestFlagLine(t *testing.T) {
 			msgHas:   map[string]string{"cgroup": "user namespace (its root is uid 1000000 on the host)"},
 		},
 	}
+	cases = append(cases, struct {
+		name     string
+		f        fake
+		wantLine string
+		fixLacks string
+		msgHas   map[string]string
+	}{
+		name: "rootless podman --systemd=always on a hybrid host",
+		f: fake{files: map[string]string{"/run/.containerenv": "", "/proc/self/status": capsDefault, "/proc/self/mountinfo": podmanUserNS,
+			"/proc/self/cgroup": "1:name=systemd:/\n", "/proc/self/uid_map": "         0       1001          1\n         1     100000      65536\n"},
+			dirs:     map[string]bool{"/data": true},
+			readOnly: map[string]error{"/sys/fs/cgroup/systemd": syscall.EACCES}},
+		fixLacks: "oci-hook",
+		msgHas:   map[string]string{"cgroup": "runs rootless, in the user namespace of host uid 1001"},
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := Check(testConfig(false), tc.f.system())
@@ -128,7 +143,8 @@ func TestReadUserNS(t *testing.T) {
 	}{
 		{"         0          0 4294967295\n", userNS{hostRoot: 0}},
 		{"         0    1000000      65534\n", userNS{inner: true, hostRoot: 1000000}},
-		{"      1000       1000          1\n", userNS{inner: true, hostRoot: -1}}, // rootless, root unmapped
+		{"         0       1001          1\n         1     100000      65536\n", userNS{inner: true, hostRoot: 1001, rootless: true}},
+		{"      1000       1000          1\n", userNS{inner: true, hostRoot: -1}}, // root unmapped
 		{"", userNS{inner: true, hostRoot: -1}},
 	}
 	for _, tc := range cases {
