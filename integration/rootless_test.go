@@ -170,3 +170,64 @@ func TestRootlessPodman(t *testing.T) {
 		t.Errorf("rootless stop: exit code %s, want 0", code)
 	}
 }
+
+// shq quotes words for the user's sh -c script.
+func shq(words ...string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+// The example wiki rootless, in the cgroup root gives the user: first boot to ready, HTTP
+// 200, a page edit, MariaDB's files owned on the host by the user's subordinate id for
+// mysql, and a re-created container on the same volume that still has the page.
+func TestWikiRootlessPodman(t *testing.T) {
+	podman.Require(t)
+	img := buildWiki(t, podmanEngine, 1)
+	tools := wikiTools(t)
+	if err := os.Chmod(filepath.Dir(tools), 0o755); err != nil { // t.TempDir's parent: the user must reach the tools
+		t.Fatal(err)
+	}
+	r := newRootless(t, img)
+	r.delegate()
+	p := "podman " + flags() + " "
+	args := []string{"run", "-d", "--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768",
+		"-v", "appagent-rootless-wiki:/data", "-v", tools + ":/opt/wikitest:ro"}
+	for _, e := range wikiEnv {
+		args = append(args, "-e", e)
+	}
+	run := p + shq(append(args, r.tag)...)
+	exec := func(name string, cmd ...string) string { return r.must(p + "exec " + name + " " + shq(cmd...)) }
+	ready := func(name, what string) {
+		if out, code := r.sh(p + "exec " + name + " appagent status --wait=5m"); code != 0 {
+			logs, _ := r.sh(p + "logs " + name + " 2>&1 | tail -n 40")
+			t.Fatalf("%s: appagent status --wait=5m: exit %d\n%s\nlogs:\n%s", what, code, out, logs)
+		}
+	}
+	stop := func(name string) {
+		r.must(p + "kill --signal SIGRTMIN+3 " + name)
+		if code := r.must(p + "wait " + name); code != "0" {
+			t.Errorf("rootless stop of the wiki: exit code %s, want 0", code)
+		}
+		r.must(p + "rm " + name + " >/dev/null")
+	}
+
+	c1 := r.must(run)
+	ready(c1, "rootless first boot")
+	if code := exec(c1, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", wikiMain); code != "200" {
+		t.Errorf("GET %s rootless: HTTP %s, want 200", wikiMain, code)
+	}
+	exec(c1, "/opt/wikitest/edit-page.sh", wikiAdmin, wikiPassword, wikiPage, wikiText, "/opt/wikitest/pixel.png")
+	if owner := exec(c1, "stat", "-c", "%U", "/data/var/lib/mysql/mysql"); owner != "mysql" {
+		t.Errorf("/data/var/lib/mysql/mysql is owned by %q in the container, want mysql", owner)
+	}
+	stop(c1)
+	c2 := r.must(run)
+	ready(c2, "rootless, re-created")
+	if out := exec(c2, "curl", "-sS", wikiPageURL("raw")); !strings.Contains(out, wikiText) {
+		t.Errorf("the page is not there in a re-created rootless container:\n%.300s", out)
+	}
+	stop(c2)
+}
