@@ -256,7 +256,7 @@ type RunOptions struct {
 	NoDefaults bool
 	// Global are engine flags for this run only, before `run` (podman --hooks-dir DIR).
 	Global []string
-	Cmd        []string // arguments after the image (the entrypoint's arguments)
+	Cmd    []string // arguments after the image (the entrypoint's arguments)
 }
 
 // HasFlag tells whether args hold the flag name (as "--name" or "--name=value").
