@@ -50,14 +50,7 @@ func TestUserNSPodman(t *testing.T) {
 	})
 
 	t.Run("with the hook", func(t *testing.T) {
-		hooks := t.TempDir()
-		cfg, err := ocihook.Config(nspawn.Binary(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(hooks, "appagent-cgroup.json"), cfg, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		hooks := hooksDir(t)
 		c := podman.Run(t, img, podman.RunOptions{Volume: "-", Global: []string{"--hooks-dir", hooks},
 			Args: userns("--annotation", ocihook.Annotation+"=true")})
 		if m := c.MustExec("cat", "/proc/self/uid_map"); strings.Fields(m)[1] == "0" {
@@ -80,14 +73,7 @@ func TestWikiUserNSPodman(t *testing.T) {
 	podman.Require(t)
 	img := buildWiki(t, podmanEngine, 1)
 	tools := wikiTools(t)
-	hooks := t.TempDir()
-	cfg, err := ocihook.Config(nspawn.Binary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(hooks, "appagent-cgroup.json"), cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	hooks := hooksDir(t)
 	vol := podman.NewVolume(t)
 	run := func(volOpt string) *container {
 		return podman.Run(t, img, podman.RunOptions{Volume: "-", Env: wikiEnv, Global: []string{"--hooks-dir", hooks},
@@ -108,4 +94,19 @@ func TestWikiUserNSPodman(t *testing.T) {
 	wikiReady(t, c2, "re-created in a user namespace")
 	wikiCheckPage(t, c2, "in a new container on the same volume")
 	wikiStop(t, c2)
+}
+
+// hooksDir is a podman --hooks-dir of the test's own with appagent oci-hook installed as the
+// docs say (appagent oci-hook --print-config), for this checkout's binary.
+func hooksDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := ocihook.Config(nspawn.Binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "appagent-cgroup.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
