@@ -108,6 +108,24 @@ func Resolve(cfg *config.Config, in Inputs) (*Set, error) {
 			}
 		}
 		switch {
+		case src != Unset && given == "" && !p.Required && p.Default == nil:
+			// An empty value clears an optional parameter without a default (docs/parameters.md): it is not held
+			// to the type, or `-e SMTP_HOST=` and an OpenShift Template's empty parameter
+			// could never say "no relay".
+			v.Value, v.Source = "", src
+			if stored != nil && stored.Value != "" {
+				switch p.OnChange {
+				case "refuse":
+					refused++
+					errf(p, "%s was given empty (by %s), which clears the value stored on the volume at an earlier start, and this image refuses changes to it; start with the stored value, or with a new volume",
+						describe(p), where)
+				case "reconfigure":
+					set.Changed = append(set.Changed, p.Name)
+				default:
+					warnf(p.Name, "%s was given empty (by %s); the value stored on the volume at an earlier start is kept (on_change: ignore)", describe(p), where)
+					v.Value, v.Source = stored.Value, FromStored
+				}
+			}
 		case src != Unset:
 			checked, err := Check(p, given)
 			if err != nil {

@@ -66,6 +66,31 @@ func TestResolveSources(t *testing.T) {
 	}
 }
 
+// An empty value clears an optional parameter without a default, whatever its type; a
+// required one, or one with a default, is still checked.
+func TestResolveEmptyClears(t *testing.T) {
+	cfg := &config.Config{Parameters: []config.Parameter{
+		{Name: "X_HOST", Type: "hostname", OnChange: "reconfigure"},
+		{Name: "X_PORT", Type: "port", Default: strp("25"), OnChange: "ignore"},
+		{Name: "X_FQDN", Type: "fqdn", Required: true, OnChange: "ignore"},
+	}}
+	stored := &Stored{Values: map[string]StoredValue{"X_HOST": {Value: "relay", Source: FromEnv}}}
+	_, err := Resolve(cfg, Inputs{Env: []string{"X_HOST=", "X_PORT=", "X_FQDN="}, Stored: stored})
+	if err == nil || !strings.Contains(err.Error(), "X_PORT") || !strings.Contains(err.Error(), "X_FQDN") || strings.Contains(err.Error(), "X_HOST") {
+		t.Fatalf("want errors for X_PORT and X_FQDN only, got %v", err)
+	}
+	set, err := Resolve(cfg, Inputs{Env: []string{"X_HOST=", "X_FQDN=a.example.org"}, Stored: stored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := set.Get("X_HOST"); v.Value != "" || v.Source != FromEnv {
+		t.Errorf("X_HOST = %+v, want cleared by env", v)
+	}
+	if len(set.Changed) != 1 || set.Changed[0] != "X_HOST" {
+		t.Errorf("clearing a reconfigure parameter is a change: %v", set.Changed)
+	}
+}
+
 func TestResolveEnvBeatsFileAndSecret(t *testing.T) {
 	secrets := t.TempDir()
 	os.WriteFile(filepath.Join(secrets, "WIKI_NAME"), []byte("secret file"), 0o644)
