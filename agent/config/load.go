@@ -189,6 +189,11 @@ func (c *Config) applyDefaults() {
 			c.Parameters[i].OnChange = "ignore"
 		}
 	}
+	for i := range c.Ports {
+		if c.Ports[i].Protocol == "" {
+			c.Ports[i].Protocol = "TCP"
+		}
+	}
 }
 
 // LoadPathsFile reads a plain volume list: one absolute path a line, blank lines and # comments

@@ -23,7 +23,10 @@ type Config struct {
 	Parameters []Parameter `yaml:"parameters"`
 	// Identity names the parameter that holds the container's FQDN, for applications that
 	// need a name other than the runtime's hostname.
-	Identity  string    `yaml:"identity"`
+	Identity string `yaml:"identity"`
+	// Ports are the network ports the application serves; `appagent kube` turns them into
+	// Services (and Routes for HTTP ports). The container runtimes do not read them.
+	Ports     []Port    `yaml:"ports"`
 	Units     []Unit    `yaml:"units"`
 	Hooks     Hooks     `yaml:"hooks"`
 	Logs      Logs      `yaml:"logs"`
@@ -133,6 +136,30 @@ func (p *Parameter) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// Port is one network port the application serves.
+type Port struct {
+	// Name is the port's name in Services: lower case letters, digits and -, at most 15
+	// characters (Kubernetes' IANA service name rule), e.g. http, ssh, smtp.
+	Name string `yaml:"name"`
+	// Port is the port number in the container.
+	Port int `yaml:"port"`
+	// Protocol is TCP (default), UDP or SCTP.
+	Protocol string `yaml:"protocol"`
+	// HTTP marks a port that speaks HTTP: it gets an OpenShift Route.
+	HTTP bool `yaml:"http"`
+
+	Line int `yaml:"-"`
+}
+
+func (p *Port) UnmarshalYAML(n *yaml.Node) error {
+	type plain Port
+	if err := n.Decode((*plain)(p)); err != nil {
+		return err
+	}
+	p.Line = n.Line
+	return nil
+}
+
 // Unit is one of the application's systemd units.
 type Unit struct {
 	Name string `yaml:"name"`
@@ -206,7 +233,17 @@ type Container struct {
 	Unmask []string `yaml:"unmask"`
 	// DefaultTarget, when set, becomes the default target.
 	DefaultTarget string `yaml:"default_target"`
+	// ReadOnly says whether the image runs with a read-only root filesystem (default true:
+	// everything it writes is on the volume or in /run and /tmp). `appagent kube` sets
+	// readOnlyRootFilesystem from it. Read it with ReadOnlyRoot().
+	ReadOnly *bool `yaml:"read_only"`
+	// Capabilities the units need beyond the set systemd needs (kube.BaseCapabilities), e.g.
+	// NET_ADMIN; `appagent kube` adds them to the container's securityContext.
+	Capabilities []string `yaml:"capabilities"`
 }
+
+// ReadOnlyRoot is container.read_only, true when it is not set.
+func (c Container) ReadOnlyRoot() bool { return c.ReadOnly == nil || *c.ReadOnly }
 
 // Diff configures `appagent diff`.
 type Diff struct {

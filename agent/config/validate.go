@@ -22,6 +22,7 @@ var TemporaryPaths = []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp
 
 var (
 	paramName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	capName   = regexp.MustCompile(`^[A-Z][A-Z_]*[A-Z]$`)
 	unitName  = regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+\.(service|socket|timer|target|path|mount)$`)
 )
 
@@ -173,6 +174,12 @@ func (c *Config) validate(r *Report) {
 	if c.Container.DefaultTarget != "" && !strings.HasSuffix(c.Container.DefaultTarget, ".target") {
 		errf(0, "container.default_target", "%q is not a target (it must end in .target)", c.Container.DefaultTarget)
 	}
+	for i, cp := range c.Container.Capabilities {
+		if !capName.MatchString(cp) || strings.HasPrefix(cp, "CAP_") {
+			errf(0, "container.capabilities", "entry %d: %q is not a capability name (like NET_ADMIN, without CAP_)", i, cp)
+		}
+	}
+	c.validatePorts(errf)
 	for i, p := range c.Diff.Ignore {
 		if !path.IsAbs(p) {
 			errf(0, fmt.Sprintf("diff.ignore[%d]", i), "%q must be an absolute path", p)
