@@ -49,6 +49,7 @@ func cmdStatus() *command {
 		asJSON bool
 		wait   waitFlag
 		cfgArg string
+		probe  string
 	)
 	return &command{
 		name:    "status",
@@ -62,16 +63,24 @@ container: podman exec CONTAINER appagent status.
 --json prints one JSON document (docs/status.md lists every field). --wait blocks until the
 state is ready, degraded or failed (default timeout 5m; --wait=90s sets another).
 
-As a probe:
+As a probe: plain status exits 0 only when ready. --probe=started exits 0 once the start is
+over however it ended (a startupProbe), --probe=live exits 0 unless failed or stopping (a
+livenessProbe); appagent kube writes all three:
     HEALTHCHECK CMD ["/usr/bin/appagent", "status"]
-    readinessProbe: {exec: {command: ["/usr/bin/appagent", "status"]}}`,
+    readinessProbe: {exec: {command: ["/usr/bin/appagent", "status", "--probe=ready"]}}
+    livenessProbe:  {exec: {command: ["/usr/bin/appagent", "status", "--probe=live"]}}`,
 		exits: []exitcode.Code{exitcode.OK, exitcode.Starting, exitcode.Degraded, exitcode.Failed, exitcode.NotAvailable, exitcode.Usage},
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&asJSON, "json", false, "print JSON (docs/status.md)")
 			fs.Var(&wait, "wait", "wait until ready, degraded or failed; --wait=DURATION sets the timeout (default 5m)")
 			fs.StringVar(&cfgArg, "config", config.DefaultPath, "the image's declaration")
+			fs.StringVar(&probe, "probe", string(health.ProbeReady), "the exit code answers this probe: ready, started or live")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
+			pr, err := health.ParseProbe(probe)
+			if err != nil {
+				return exitcode.With(exitcode.Usage, err)
+			}
 			cfg, err := config.Load(cfgArg)
 			if err != nil {
 				return exitcode.With(exitcode.NotAvailable, err)
@@ -113,7 +122,7 @@ As a probe:
 			} else {
 				st.WriteTable(env.stdout)
 			}
-			return exitcode.With(st.State.Code(), errReported)
+			return exitcode.With(st.State.ProbeCode(pr), errReported)
 		},
 	}
 }
