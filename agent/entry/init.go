@@ -96,6 +96,12 @@ func Init(o Options) (err error) {
 	if err := preflight.BeforeInit(cfg, preflight.Host(nil), o.Out); err != nil {
 		return err
 	}
+	// A restart in a Kubernetes pod keeps /run (an emptyDir): empty it as a boot would find it.
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		if err := CleanStaleRun("/", string(mi), o.Out); err != nil {
+			return exitcode.With(exitcode.Failure, err)
+		}
+	}
 	// Parameters: every problem at once, before the volume is touched (agent/params).
 	set, err := params.ResolveAtStart(cfg, os.Environ(), params.DefaultSecretsDir)
 	if err != nil {
