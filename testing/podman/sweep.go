@@ -14,9 +14,11 @@ import (
 var sweepOnce sync.Once
 
 // sweep removes, once per test process, the containers, images and volumes labelled
-// appagent-test.owner whose owner test process is no longer alive (a crashed or timed-out run).
+// appagent-test.owner whose owner test process is no longer alive (a crashed or timed-out run),
+// and the pods and volumes of its kube play manifests (sweepKube).
 func sweep(t testing.TB) {
 	sweepOnce.Do(func() {
+		sweepKube(t)
 		kinds := []struct {
 			list []string
 			rm   []string

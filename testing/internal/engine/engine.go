@@ -320,6 +320,14 @@ func (e *Engine) Run(t testing.TB, image string, o RunOptions) *Container {
 	return c
 }
 
+// Attach is a handle on a container the test made another way (podman kube play): exec, logs
+// and journal as for Run's, and removed at cleanup, its logs shown when the test failed.
+func (e *Engine) Attach(t testing.TB, name string) *Container {
+	c := &Container{e: e, t: t, Name: name}
+	t.Cleanup(c.Remove)
+	return c
+}
+
 // Logs is the container's logs (stdout and stderr, interleaved as the engine stored them).
 func (c *Container) Logs() string {
 	ctx, cancel := context.WithTimeout(context.Background(), c.e.CommandTimeout)

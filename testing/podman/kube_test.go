@@ -1,0 +1,17 @@
+package podman
+
+import "testing"
+
+func TestOwnerOfName(t *testing.T) {
+	for name, want := range map[string]string{
+		"appagent-test-p123-456-7":          "p123-456",
+		"appagent-test-p123-456-7-run-lock": "p123-456",
+		"appagent-test-p123-456":            "",
+		"run":                               "",
+		"appagent-wiki-data":                "",
+	} {
+		if got := ownerOfName(name); got != want {
+			t.Errorf("ownerOfName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
