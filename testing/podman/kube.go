@@ -58,7 +58,9 @@ func KubePlay(t testing.TB, manifest []byte, volumes ...string) string {
 }
 
 // KubeName is a name for the objects of a KubePlay manifest, after this test process.
-func KubeName() string { return "appagent-test-" + harness.Owner() + "-" + strconv.FormatInt(harness.Seq(), 10) }
+func KubeName() string {
+	return "appagent-test-" + harness.Owner() + "-" + strconv.FormatInt(harness.Seq(), 10)
+}
 
 // OwnerLabels label a KubePlay manifest's objects with this test process.
 func OwnerLabels() map[string]string { return map[string]string{harness.LabelOwner: harness.Owner()} }
