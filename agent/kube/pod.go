@@ -11,6 +11,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/params"
+	"github.com/appagent/appagent/agent/preflight"
 	"github.com/appagent/appagent/agent/units"
 )
 
@@ -186,6 +187,9 @@ func podSpec(cfg *config.Config, o *Options, image string, identity *corev1.EnvV
 	}
 	if o.OpenShift {
 		spec.ServiceAccountName = o.Name
+		// The SCC that admitted the pod, for appagent doctor (preflight.SCCEnv).
+		spec.Containers[0].Env = append(spec.Containers[0].Env, corev1.EnvVar{Name: preflight.SCCEnv,
+			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['openshift.io/scc']"}}})
 	}
 	return spec
 }

@@ -23,17 +23,21 @@ const (
 	Podman     Runtime = "podman"
 	Docker     Runtime = "docker"
 	Kubernetes Runtime = "kubernetes"
+	OpenShift  Runtime = "openshift" // Kubernetes, and its fixes apply
 	Nspawn     Runtime = "systemd-nspawn"
 	Unknown    Runtime = "unknown"
 )
 
 // DetectRuntime tells the runtime from the marks runtimes leave: Kubernetes' service
-// environment, podman's /run/.containerenv, docker's /.dockerenv, and the `container`
+// environment or service account mount (OpenShift: the SCC that appagent kube's pod spec
+// passes in), podman's /run/.containerenv, docker's /.dockerenv, and the `container`
 // variable of the Container Interface (https://systemd.io/CONTAINER_INTERFACE/).
 func DetectRuntime(sys *System) Runtime {
 	c := sys.Getenv("container")
 	switch {
-	case sys.Getenv("KUBERNETES_SERVICE_HOST") != "":
+	case sys.Getenv(SCCEnv) != "":
+		return OpenShift
+	case sys.Getenv("KUBERNETES_SERVICE_HOST") != "" || sys.exists(ServiceAccountDir):
 		return Kubernetes
 	case c == "podman" || sys.exists("/run/.containerenv"):
 		return Podman
@@ -57,6 +61,11 @@ type advice struct {
 type fixes map[Runtime]advice
 
 func (f fixes) pick(rt Runtime) (string, []string) {
+	if rt == OpenShift {
+		if _, ok := f[rt]; !ok {
+			rt = Kubernetes
+		}
+	}
 	if a, ok := f[rt]; ok {
 		return a.text, a.flags
 	}
@@ -267,7 +276,7 @@ func userNSCgroup(r *Result, ns userNS, mode CgroupMode, rt Runtime) {
 			"(mkdir /sys/fs/cgroup/systemd/USER && chown -R %[1]d: /sys/fs/cgroup/systemd/USER), and start podman from a shell in it "+
 			"(echo $$ > /sys/fs/cgroup/systemd/USER/cgroup.procs; docs/runtimes.md#rootless-podman), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)", ns.hostRoot)
 	}
-	if rt == Kubernetes {
+	if rt == Kubernetes || rt == OpenShift {
 		r.Fix = "use cgroup v2 nodes whose runtime delegates the cgroup to the pod's user namespace: CRI-O 1.32+ or containerd 2.1+ (hostUsers: false; docs/kubernetes.md)"
 	}
 }

@@ -41,6 +41,9 @@ type DoctorOptions struct {
 func Doctor(ctx context.Context, cfg *config.Config, sys *System, o DoctorOptions) Results {
 	rs := Check(cfg, sys)
 	rt := DetectRuntime(sys)
+	if r, ok := checkCluster(sys, rt); ok {
+		rs = append(rs, r)
+	}
 	rs = append(rs, checkSystemd(ctx, sys, o))
 	rs = append(rs, checkUnits(ctx, cfg, o))
 	rs = append(rs, checkStopSignal(rt))
@@ -140,9 +143,9 @@ func checkStopSignal(rt Runtime) Result {
 	case Docker:
 		r.Message = "docker stop sends the image's STOPSIGNAL; SIGTERM only makes systemd re-execute itself, so the stop would end in SIGKILL; cannot be checked from inside"
 		r.Fix = "keep STOPSIGNAL SIGRTMIN+3 in the Dockerfile, or run with --stop-signal SIGRTMIN+3"
-	case Kubernetes:
-		r.Message = "the kubelet sends SIGTERM, which only makes systemd re-execute itself; the pod then ends in SIGKILL after terminationGracePeriodSeconds"
-		r.Fix = "set lifecycle.stopSignal: SIGRTMIN+3 (Kubernetes with ContainerStopSignals), or a preStop exec hook that runs `kill -s RTMIN+3 1`"
+	case Kubernetes, OpenShift:
+		r.Message = "the runtime stops the container with lifecycle.stopSignal, else the image's STOPSIGNAL, else SIGTERM, which only makes systemd re-execute itself (the pod then ends in SIGKILL after terminationGracePeriodSeconds); cannot be checked from inside"
+		r.Fix = "set lifecycle.stopSignal: SIGRTMIN+3 (Kubernetes 1.33+ with ContainerStopSignals; the runtime otherwise uses the image's STOPSIGNAL), or a preStop exec hook that runs `systemctl --no-block halt` (appagent kube --prestop)"
 	default:
 		r.Message = "the runtime must stop the container with SIGRTMIN+3 (systemd's clean halt); cannot be checked from inside"
 		r.Fix = "STOPSIGNAL SIGRTMIN+3 in the image, or the runtime's stop-signal option"

@@ -53,3 +53,35 @@ func TestDoctorGolden(t *testing.T) {
 	out.WriteString("\n" + rs.Summary() + "\n")
 	goldenfile.Check(t, "doctor.txt", out.Bytes())
 }
+
+// Doctor in a pod: the cluster check says what the pod runs with, and the fixes are the pod
+// spec's. Kubernetes without a user namespace and with the token mounted; OpenShift as
+// appagent kube --openshift runs it (a user namespace, the SCC passed in, no token).
+func TestDoctorClusterGolden(t *testing.T) {
+	base := func() fake {
+		return fake{files: map[string]string{"/proc/self/mountinfo": mountsPodmanV2, "/proc/self/status": capsDefault, "/proc/self/cgroup": "0::/\n",
+			"/proc/1/comm": "systemd\n"},
+			dirs: map[string]bool{"/data": true, "/sys/fs/cgroup": true}, avail: 50 << 30, total: 100 << 30,
+			host: "wiki-0", env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.96.0.1"}}
+	}
+	var out bytes.Buffer
+	k := base()
+	k.dirs[ServiceAccountDir] = true
+	out.WriteString("# Kubernetes, hostUsers unset, token mounted\n")
+	Doctor(context.Background(), testConfig(false), k.system(), DoctorOptions{Units: fakeUnits{state: "running"}}).Write(&out)
+
+	o := base()
+	o.files["/proc/self/uid_map"] = "         0 2147352576      65536\n"
+	o.env[SCCEnv] = "nested-container"
+	out.WriteString("\n# OpenShift, as appagent kube --openshift runs it\n")
+	rs := Doctor(context.Background(), testConfig(false), o.system(), DoctorOptions{Units: fakeUnits{state: "running"}})
+	rs.Write(&out)
+	goldenfile.Check(t, "doctor-cluster.txt", out.Bytes())
+	if DetectRuntime(o.system()) != OpenShift || DetectRuntime(k.system()) != Kubernetes {
+		t.Errorf("runtime: %s, %s", DetectRuntime(o.system()), DetectRuntime(k.system()))
+	}
+	delete(k.env, "KUBERNETES_SERVICE_HOST")
+	if DetectRuntime(k.system()) != Kubernetes {
+		t.Errorf("the service account mount alone tells Kubernetes")
+	}
+}
