@@ -18,16 +18,20 @@ import (
 // It resolves again rather than trusting a file left by `appagent init` because /run is
 // empty after the exec of systemd on some runtimes, and because appagent.service does not
 // inherit the container's environment: PID 1 (systemd) has it, in /proc/1/environ.
+//
+// Then it follows the secrets directory (follow.go): Kubernetes rewrites mounted Secret and
+// ConfigMap files in place, and a changed value is taken while the container runs.
 type Task struct {
-	ConfigPath  string // default config.DefaultPath
-	RuntimeDir  string // default RuntimeDir
-	SecretsDir  string // default DefaultSecretsDir
-	EnvironFile string // default /proc/1/environ
+	ConfigPath  string    // default config.DefaultPath
+	RuntimeDir  string    // default RuntimeDir
+	SecretsDir  string    // default DefaultSecretsDir
+	EnvironFile string    // default /proc/1/environ
+	StartUnit   StartUnit // default: systemd over its private socket
 }
 
 func (t *Task) Name() string { return "params" }
 
-// Start writes the files and returns; the task has nothing to do afterwards.
+// Start writes the files and returns; the task then follows the parameter files.
 func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
 	cfgPath := orDefault(t.ConfigPath, config.DefaultPath)
 	cfg, err := config.Load(cfgPath)
@@ -42,7 +46,8 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	if err != nil {
 		return nil, err
 	}
-	set, err := Resolve(cfg, Inputs{Env: env, SecretsDir: orDefault(t.SecretsDir, DefaultSecretsDir), Stored: stored})
+	secrets := orDefault(t.SecretsDir, DefaultSecretsDir)
+	set, err := Resolve(cfg, Inputs{Env: env, SecretsDir: secrets, Stored: stored})
 	if err != nil {
 		return nil, err
 	}
@@ -57,11 +62,13 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 		log.Debug("parameter", "param", v.Name, "source", string(v.Source), "secret", v.Secret)
 	}
 	log.Info("parameters written for units", "path", dir, "count", len(set.Values))
+	start := t.StartUnit
+	if start == nil {
+		start = startWithSystemd
+	}
+	f := &follower{cfg: cfg, env: env, secretsDir: secrets, runtimeDir: dir, start: start, log: log, current: set}
 	done := make(chan error, 1)
-	go func() {
-		<-ctx.Done()
-		done <- nil
-	}()
+	go func() { done <- f.follow(ctx) }()
 	return done, nil
 }
 

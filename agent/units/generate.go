@@ -19,7 +19,7 @@ const (
 	AgentUnit       = "appagent.service"
 	ConfigureUnit   = "appagent-configure.service"
 	UpgradeUnit     = "appagent-upgrade.service"
-	ReconfigureUnit = "appagent-reconfigure.service"
+	ReconfigureUnit = params.ReconfigureUnit // the agent starts it when parameters change while running
 	// FailedUnit is the OnFailure= template of essential units that are not services.
 	FailedUnit = "appagent-failed@.service"
 )
