@@ -156,7 +156,9 @@ hooks:
 	// 2. ignore: a warning, no change.
 	third := map[string]string{"APP_URL": "http://b", "APP_PASSWORD": "sentinel-new-pw", "APP_USER": "bob", "APP_FQDN": "a.example.org", "APP_PORT": "80"}
 	k.write(third)
-	wait("the ignored change is said", func() bool { return strings.Contains(logs.String(), "APP_USER") && strings.Contains(logs.String(), "on_change: ignore") })
+	wait("the ignored change is said", func() bool {
+		return strings.Contains(logs.String(), "APP_USER") && strings.Contains(logs.String(), "on_change: ignore")
+	})
 	if got := file(filepath.Join(run, ParamsDirName, "APP_USER")); got != "alice" {
 		t.Errorf("an on_change: ignore parameter changed while running: %q", got)
 	}
