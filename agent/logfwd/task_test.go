@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/internal/syncbuf"
 )
 
 // fakeJournal is an in-memory journal; sources opened on it behave like the real ones:
@@ -87,23 +88,6 @@ func (s *fakeSource) Next(ctx context.Context) (Entry, error) {
 func (s *fakeSource) Cursor() string { return s.last }
 func (s *fakeSource) Close() error   { return nil }
 
-// syncBuffer is a goroutine-safe output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func newTestTask(t *testing.T, j *fakeJournal, out io.Writer, cursor string) *Task {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "appagent.yaml")
@@ -146,7 +130,7 @@ func numbered(out string) []string {
 // output has every line once, in order.
 func TestRestartResumesExactly(t *testing.T) {
 	j := newFakeJournal()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cursorFile := filepath.Join(t.TempDir(), "run", "logfwd.cursor")
 	const n = 3000
 	go func() {
@@ -190,12 +174,12 @@ func TestRestartResumesExactly(t *testing.T) {
 // blockingWriter blocks every Write until released.
 type blockingWriter struct {
 	release chan struct{}
-	syncBuffer
+	syncbuf.Buffer
 }
 
 func (w *blockingWriter) Write(p []byte) (int, error) {
 	<-w.release
-	return w.syncBuffer.Write(p)
+	return w.Buffer.Write(p)
 }
 
 // TestBlockedStdoutBoundsMemory: with stdout blocked, the forwarder stops reading the journal

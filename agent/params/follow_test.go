@@ -1,18 +1,17 @@
 package params
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/internal/syncbuf"
 )
 
 // kubeDir writes files the way the kubelet's AtomicWriter does: the values in a dated
@@ -56,14 +55,6 @@ func (k *kubeDir) write(values map[string]string) {
 	k.old = ts
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestFollowKubernetesFiles(t *testing.T) {
 	root := t.TempDir()
 	secrets, volume, run := filepath.Join(root, "secrets"), filepath.Join(root, "data"), filepath.Join(root, "run")
@@ -102,7 +93,7 @@ hooks:
 		t.Fatal(err)
 	}
 
-	var logs syncBuf
+	var logs syncbuf.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
 	started := make(chan string, 10)
 	task := &Task{ConfigPath: cfgFile, RuntimeDir: run, SecretsDir: secrets, EnvironFile: environ,

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/internal/syncbuf"
 )
 
 // image builds an image root in a temp dir: files (path -> content; a content starting with
@@ -493,7 +493,7 @@ func TestPlantedStateFiles(t *testing.T) {
 }
 
 func TestProgressLines(t *testing.T) {
-	var out syncBuf
+	var out syncbuf.Buffer
 	p := startProgress(&out, "populating /data", 10, 2e6, time.Millisecond)
 	p.add(1e6)
 	time.Sleep(20 * time.Millisecond)
@@ -507,14 +507,6 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("no summary line:\n%s", s)
 	}
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestAdoptVolumeWithoutManifest(t *testing.T) {
 	root1, cfg1 := testImage(t, filesV1, yamlV1)
