@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +33,9 @@ func TestSyncHelperProcess(t *testing.T) {
 	spec := os.Getenv(helperEnv)
 	if spec == "" {
 		t.Skip("helper process only")
+	}
+	if n, err := strconv.ParseInt(os.Getenv(StallEnv), 10, 64); err == nil && n > 0 {
+		testStallAfter = n
 	}
 	parts := strings.SplitN(spec, "|", 3) // root|volume|config
 	cfg, rep := config.Parse(parts[2], []byte(read(t, parts[2])))

@@ -3,8 +3,6 @@ package upgrade
 import (
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,19 +21,22 @@ type progress struct {
 	stop       chan struct{}
 	done       sync.WaitGroup
 
-	// stallAfter is the test knob APPAGENT_TEST_STALL_AFTER=N: stop for good after N files,
-	// so a test can kill -9 the process in the middle of the work. Never set in production.
 	stallAfter int64
 }
 
-// StallEnv names the test-only knob that makes populate/upgrade hang after N files.
+// testStallAfter makes populate/upgrade stop for good after N files, so that a crash test can
+// kill -9 the process in the middle of the work. Only test code sets it (crash_test.go's
+// helper process, from StallEnv): the production binary has no way to hang itself, whatever
+// its environment says.
+var testStallAfter int64
+
+// StallEnv names the environment variable the crash tests' helper process reads into
+// testStallAfter.
 const StallEnv = "APPAGENT_TEST_STALL_AFTER"
 
 func startProgress(out io.Writer, what string, files, bytes int64, every time.Duration) *progress {
-	p := &progress{what: what, out: out, totalFiles: files, totalBytes: bytes, start: time.Now(), stop: make(chan struct{})}
-	if n, err := strconv.ParseInt(os.Getenv(StallEnv), 10, 64); err == nil && n > 0 {
-		p.stallAfter = n
-	}
+	p := &progress{what: what, out: out, totalFiles: files, totalBytes: bytes, start: time.Now(), stop: make(chan struct{}),
+		stallAfter: testStallAfter}
 	if every <= 0 {
 		every = 2 * time.Second
 	}
