@@ -267,6 +267,13 @@ func TestVolumePlantedLinksNspawn(t *testing.T) {
 	}
 }
 
+const knobsPath = "/usr/local/bin/appagent-testknobs"
+
+// knobsBind binds the knob-honouring build into an nspawn container at knobsPath.
+func knobsBind(t testing.TB) []string {
+	return []string{"--bind-ro=" + nspawn.KnobsBinary(t) + ":" + knobsPath}
+}
+
 func sha(t testing.TB, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)
@@ -277,11 +284,13 @@ func sha(t testing.TB, p string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// killInit runs appagent init with the stall knob, kills it with SIGKILL once it stalls, and
-// then starts appagent init again as PID 1's exec: a crash and restart in one container.
+// killInit runs appagent init with the stall knob (the build with nspawn.KnobsTag, bound at
+// knobsPath by knobsBind: the production binary ignores the knob), kills it with SIGKILL once
+// it stalls, and then starts the production appagent init as PID 1's exec: a crash and
+// restart in one container.
 func killInit(after int) []string {
 	return []string{"/bin/sh", "-c", fmt.Sprintf(`
-APPAGENT_TEST_STALL_AFTER=%d /usr/bin/appagent init >/tmp/first.log 2>&1 &
+APPAGENT_TEST_STALL_AFTER=%d `+knobsPath+` init >/tmp/first.log 2>&1 &
 pid=$!
 while ! grep -q stalling /tmp/first.log; do sleep 0.05; done
 kill -9 $pid
@@ -332,7 +341,7 @@ func TestVolumeKillNspawn(t *testing.T) {
 	killed, ref := t.TempDir(), t.TempDir()
 
 	// Population killed after 120 of ~330 files, then restarted.
-	cA := nspawn.Boot(t, nspawn.Options{Files: volFilesV1(), Prepare: true, Volume: killed, Init: killInit(120)})
+	cA := nspawn.Boot(t, nspawn.Options{Files: volFilesV1(), Prepare: true, Volume: killed, Init: killInit(120), ExtraArgs: knobsBind(t)})
 	mustRun(t, cA)
 	if !strings.Contains(cA.Output(), "killed appagent init") {
 		t.Fatalf("the kill did not happen:\n%s", cA.Output())
@@ -348,7 +357,7 @@ func TestVolumeKillNspawn(t *testing.T) {
 	}
 
 	// Upgrade killed after 5 files, then restarted.
-	cC := nspawn.Boot(t, nspawn.Options{Files: volFilesV2(), Prepare: true, Volume: killed, Init: killInit(5)})
+	cC := nspawn.Boot(t, nspawn.Options{Files: volFilesV2(), Prepare: true, Volume: killed, Init: killInit(5), ExtraArgs: knobsBind(t)})
 	mustRun(t, cC)
 	if !strings.Contains(cC.Output(), "killed appagent init") {
 		t.Fatalf("the kill did not happen:\n%s", cC.Output())

@@ -33,7 +33,7 @@ func Binary(t testing.TB) string {
 	defer binMu.Unlock()
 	if binPath == "" && binErr == nil {
 		start := time.Now()
-		binPath, binErr = buildBinary()
+		binPath, binErr = buildBinary("appagent")
 		if binErr == nil {
 			t.Logf("nspawn: built %s in %s", binPath, time.Since(start).Round(time.Millisecond))
 		}
@@ -44,7 +44,32 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
-func buildBinary() (string, error) {
+var (
+	knobsMu   sync.Mutex
+	knobsPath string
+	knobsErr  error
+)
+
+// KnobsTag is the build tag under which appagent honours its test-only knobs (the stall
+// knob of populate and upgrade); the production build does not.
+const KnobsTag = "appagent_testknobs"
+
+// KnobsBinary is appagent built with KnobsTag, for tests that make init stall and kill it.
+// Bind it into a container beside the production binary; never install it as /usr/bin/appagent.
+func KnobsBinary(t testing.TB) string {
+	t.Helper()
+	knobsMu.Lock()
+	defer knobsMu.Unlock()
+	if knobsPath == "" && knobsErr == nil {
+		knobsPath, knobsErr = buildBinary("appagent-testknobs", "-tags", KnobsTag)
+	}
+	if knobsErr != nil {
+		t.Fatalf("nspawn: build appagent with %s: %v", KnobsTag, knobsErr)
+	}
+	return knobsPath
+}
+
+func buildBinary(name string, flags ...string) (string, error) {
 	mod, err := ModuleRoot()
 	if err != nil {
 		return "", err
@@ -57,12 +82,12 @@ func buildBinary() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, "appagent")
+	out := filepath.Join(dir, name)
 	goTool, err := goCommand()
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(goTool, "build", "-o", out, "./cmd/appagent")
+	cmd := exec.Command(goTool, append(append([]string{"build"}, flags...), "-o", out, "./cmd/appagent")...)
 	cmd.Dir = mod
 	b, err := cmd.CombinedOutput()
 	if err != nil {
