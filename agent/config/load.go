@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"regexp"
@@ -25,7 +26,7 @@ const (
 // Load reads and validates the declaration at path. On invalid input it returns a
 // *ReportError listing every problem, and no Config.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w (an image declares itself in %s; see docs/config.md)", err, DefaultPath)
 	}
@@ -42,7 +43,18 @@ func Parse(file string, data []byte) (*Config, Report) {
 	var rep Report
 	c := &Config{File: file}
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		rep.Add(yamlProblem(file, err))
+		return c, rep
+	}
+	// A second document (after ---) would be ignored without a word: refuse it.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		rep.Add(Problem{File: file, Line: extra.Line, Severity: Error,
+			Message: "a second YAML document starts here; the declaration is one document: remove the --- line and merge the two (or delete the second)"})
+		return c, rep
+	} else if !errors.Is(err, io.EOF) {
 		rep.Add(yamlProblem(file, err))
 		return c, rep
 	}
@@ -239,7 +251,7 @@ func (c *Config) VolumePaths(root string) ([]VolumePath, Report) {
 	var rep Report
 	paths := append([]VolumePath(nil), c.Volume.Paths...)
 	if c.Volume.PathsFile != "" {
-		data, err := os.ReadFile(strings.TrimSuffix(root, "/") + c.Volume.PathsFile)
+		data, err := readBounded(strings.TrimSuffix(root, "/") + c.Volume.PathsFile)
 		if err != nil {
 			rep.Add(Problem{File: c.File, Line: c.Volume.PathsFileLine, Key: "volume.paths_file", Severity: Error,
 				Message: fmt.Sprintf("cannot read the volume list: %v (add the file to the image before `appagent prepare`, or remove paths_file)", err)})
@@ -249,4 +261,24 @@ func (c *Config) VolumePaths(root string) ([]VolumePath, Report) {
 	}
 	ValidateVolumePaths(c.Volume, paths, &rep)
 	return paths, rep
+}
+
+// MaxFileSize bounds the declaration (and a volume list): they are settings of a few
+// kilobytes, and a file of gigabytes must not be read into memory.
+const MaxFileSize = 4 << 20
+
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB; a declaration is a few kilobytes of settings", path, MaxFileSize>>20)
+	}
+	return data, nil
 }

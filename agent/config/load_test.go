@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -121,6 +123,7 @@ func TestParseProblems(t *testing.T) {
 				`ports[1] (ssh).protocol: unknown protocol "tcp"; one of: TCP, UDP, SCTP`, `ports[2] (web).http: an HTTP port is TCP, not UDP`,
 				`:5:`, `ports[3]: a port needs a name`, `port 22/TCP is declared twice (first at line 5)`, `"a-very-long-port-name" must be at most 15`}},
 		{"duplicate port name", "ports:\n  - {name: ssh, port: 22}\n  - {name: ssh, port: 2222}\n", []string{`:3:`, `port name "ssh" is used twice (first at line 2)`}},
+		{"second document", "version: 1\n---\nvolume: {path: /x}\n", []string{`appagent.yaml:2: error: a second YAML document starts here`}},
 		{"bad capability", "container: {capabilities: [CAP_NET_ADMIN, net_raw]}\n", []string{`entry 0: "CAP_NET_ADMIN" is not a capability name (like NET_ADMIN, without CAP_)`, `entry 1: "net_raw" is not a capability name`}},
 		{"duplicate key", "volume:\n  path: /a\n  path: /b\n", []string{`error`}},
 		{"unknown key does not hide the other problems", "volume:\n  pathz: []\n  paths: [etc/x]\nunits: [apache2]\n",
@@ -278,5 +281,25 @@ func TestVolumePathsFileMissing(t *testing.T) {
 	if out := rep.String(); !strings.Contains(out, "appagent.yaml:3: error: volume.paths_file: cannot read the volume list") ||
 		!strings.Contains(out, "add the file to the image") {
 		t.Errorf("report:\n%s", out)
+	}
+}
+
+// A value of megabytes is not echoed whole in the message, and a declaration of more than
+// MaxFileSize is not read.
+func TestHugeInputBounded(t *testing.T) {
+	big := strings.Repeat("x", 5<<20)
+	_, rep := Parse("appagent.yaml", []byte("volume:\n  format: "+big+"\n"))
+	if len(rep.Problems) == 0 {
+		t.Fatal("want a problem")
+	}
+	for _, p := range rep.Problems {
+		if len(p.Message) > maxMessage+40 || !strings.Contains(p.Message, "more bytes)") {
+			t.Errorf("message of %d bytes: %.120s", len(p.Message), p.Message)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "appagent.yaml")
+	os.WriteFile(f, []byte("# "+big+"\n"), 0o644)
+	if _, err := Load(f); err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
+		t.Errorf("Load of a 5 MiB file: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Severity tells whether a problem stops the work.
@@ -50,7 +51,21 @@ type Report struct {
 }
 
 // Add appends a problem.
-func (r *Report) Add(p Problem) { r.Problems = append(r.Problems, p) }
+// A message quotes what was found; a value of megabytes must not become a message of
+// megabytes (in podman logs, in the agent's log). Longer messages are cut.
+const maxMessage = 1000
+
+// Add appends a problem, its message cut to maxMessage bytes (at a rune boundary).
+func (r *Report) Add(p Problem) {
+	if len(p.Message) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(p.Message[cut]) {
+			cut--
+		}
+		p.Message = fmt.Sprintf("%s… (%d more bytes)", p.Message[:cut], len(p.Message)-cut)
+	}
+	r.Problems = append(r.Problems, p)
+}
 
 // Merge appends all problems of another report.
 func (r *Report) Merge(o Report) { r.Problems = append(r.Problems, o.Problems...) }
