@@ -462,9 +462,49 @@ func TestVolumeReadOnlyPodman(t *testing.T) {
 	}
 
 	// A second container on the volume exits 12 at once.
-	c4 := podman.Run(t, img2, podman.RunOptions{Volume: vol, ReadOnly: true})
-	if code, err := c4.Wait(60 * time.Second); err != nil || code != int(exitcode.VolumeLocked) {
-		t.Errorf("second container on the volume: exit %d %v, want %d\n%s", code, err, exitcode.VolumeLocked, c4.Logs())
+	secondRefused := func(when, says string) {
+		t.Helper()
+		c := podman.Run(t, img2, podman.RunOptions{Volume: vol, ReadOnly: true})
+		if code, err := c.Wait(60 * time.Second); err != nil || code != int(exitcode.VolumeLocked) || !strings.Contains(c.Logs(), says) {
+			t.Errorf("%s: second container on the volume: exit %d %v, want %d saying %q\n%s", when, code, err, exitcode.VolumeLocked, says, c.Logs())
+		}
+		c.Remove()
 	}
+	secondRefused("both hold", "in use by another container")
+
+	// Killing any one appagent process never lets a second container in (issue 12): the
+	// agent's shared lock holds when the keeper is gone, the keeper's when the agent is.
+	// procs lists "/usr/bin/appagent SUB…" processes (the base has no pkill); kill -9s them with kill.
+	procs := func(c *container, sub string, kill bool) string {
+		t.Helper()
+		script := `for d in /proc/[0-9]*; do c=$(tr '\0' ' ' <$d/cmdline 2>/dev/null); case "$c" in "/usr/bin/appagent $1 "*|"/usr/bin/appagent $1") ` +
+			`if [ "$2" = kill ]; then kill -9 ${d#/proc/}; fi; echo ${d#/proc/};; esac; done`
+		what := "list"
+		if kill {
+			what = "kill"
+		}
+		out, _, _, err := c.Exec("sh", "-c", script, "sh", sub, what)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	killOne := func(c *container, sub string) {
+		t.Helper()
+		if procs(c, sub, true) == "" {
+			t.Fatalf("no appagent %s process to kill", sub)
+		}
+		if sub == "keeper" {
+			wikiWaitFor(t, 10*time.Second, "the keeper gone", func() bool { return procs(c, sub, false) == "" })
+		}
+	}
+	killOne(c3, "keeper")
+	secondRefused("keeper killed", "its agent holds")
 	c3.Stop(60 * time.Second)
+	c3.Remove()
+	c5 := podman.Run(t, img2, podman.RunOptions{Volume: vol, ReadOnly: true})
+	podmanRunning(t, c5)
+	killOne(c5, "run")
+	secondRefused("agent killed", "in use by another container")
+	c5.Stop(60 * time.Second)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 // Mount tables seen in real runtimes (trimmed to the lines the checks read). apiLines are
@@ -371,6 +372,25 @@ func TestCheckLockReal(t *testing.T) {
 	}
 	if r := checkLock(cfg, Host(nil)); r.Severity != Pass || !strings.Contains(r.Message, "this container") {
 		t.Errorf("locked by us: %+v", r)
+	}
+	f.Close()
+
+	// Both locks as a container holds them; then the keeper is killed.
+	keeper, err := upgrade.Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := upgrade.AgentLock(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	if r := checkLock(cfg, Host(nil)); r.Severity != Pass || !strings.Contains(r.Message, "keeper pid") || !strings.Contains(r.Message, "agent pid") {
+		t.Errorf("both held: %+v", r)
+	}
+	keeper.Close()
+	if r := checkLock(cfg, Host(nil)); r.Severity != Warn || !strings.Contains(r.Message, "only the agent holds the volume") {
+		t.Errorf("keeper gone: %+v", r)
 	}
 }
 

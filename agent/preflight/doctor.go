@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 // Units is what doctor asks systemd (agent/health implements it over D-Bus).
@@ -329,50 +330,77 @@ func human(b uint64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }
 
-// LockFile is the volume helper's lock (agent/upgrade), relative to the volume.
-const LockFile = ".appagent/lock"
+// LockFile is the volume's lock (agent/upgrade owns the names), relative to the volume.
+const LockFile = upgrade.LockFile
 
-// checkLock reads /proc/locks for the volume's lock file: a holder whose PID this namespace
-// can see is this container (its keeper); a holder shown as PID 0 or not in /proc is another
-// container. It does not take the lock: that would race the volume helper.
+// checkLock reads /proc/locks for the volume's two locks: the keeper's exclusive one and the
+// agent's shared one (agent/upgrade). A holder whose PID this namespace can see is this
+// container; a holder shown as PID 0 or not in /proc is another container. It does not take
+// a lock: that would race the volume helper.
 func checkLock(cfg *config.Config, sys *System) Result {
 	r := Result{Check: "volume-lock"}
 	lock := path.Join(cfg.Volume.Path, LockFile)
-	fi, err := sys.Stat(lock)
-	if err != nil {
-		r.Severity, r.Message = Info, fmt.Sprintf("%s does not exist: no container has used this volume yet", lock)
-		return r
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		r.Severity, r.Message = Info, "cannot tell the lock's inode"
-		return r
-	}
 	data, err := sys.ReadFile("/proc/locks")
 	if err != nil {
+		if _, serr := sys.Stat(lock); serr != nil {
+			r.Severity, r.Message = Info, fmt.Sprintf("%s does not exist: no container has used this volume yet", lock)
+			return r
+		}
 		r.Severity, r.Message = Info, fmt.Sprintf("cannot read /proc/locks: %v", err)
 		return r
 	}
-	holders := LockHolders(string(data), uint64(st.Dev), st.Ino)
-	if len(holders) == 0 && !pid1IsSystemd(sys) {
-		r.Severity, r.Message = Info, fmt.Sprintf("nothing holds %s: no container uses the volume now", lock)
-		return r
+	type hold struct {
+		who, file  string
+		ours, them bool
+		pid        int
+		exists     bool
 	}
-	if len(holders) == 0 {
+	holds := []*hold{{who: "keeper", file: lock}, {who: "agent", file: path.Join(cfg.Volume.Path, upgrade.AgentLockFile)}}
+	for _, h := range holds {
+		fi, err := sys.Stat(h.file)
+		if err != nil {
+			continue
+		}
+		h.exists = true
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			continue
+		}
+		for _, pid := range LockHolders(string(data), uint64(st.Dev), st.Ino) {
+			if pid > 0 && sys.exists(fmt.Sprintf("/proc/%d", pid)) {
+				h.ours, h.pid = true, pid
+			} else {
+				h.them = true
+			}
+		}
+	}
+	keeper, agent := holds[0], holds[1]
+	switch {
+	case !keeper.exists:
+		r.Severity, r.Message = Info, fmt.Sprintf("%s does not exist: no container has used this volume yet", lock)
+	case keeper.them || agent.them:
+		r.Severity = Fail
+		r.Message = fmt.Sprintf("the volume's lock is held by a process outside this container: another container uses the volume (%s)", lock)
+		r.Fix = "stop the other container (podman ps --filter volume=NAME) before starting this one"
+	case keeper.ours && agent.ours:
+		r.Severity, r.Message = Pass, fmt.Sprintf("%s is held by this container (keeper pid %d, agent pid %d)", lock, keeper.pid, agent.pid)
+	case keeper.ours && !agent.exists: // a volume an image before the agent's lock set up
+		r.Severity, r.Message = Pass, fmt.Sprintf("%s is held by this container (pid %d)", lock, keeper.pid)
+	case keeper.ours || agent.ours:
+		h, gone := keeper, "agent (appagent.service)"
+		if agent.ours {
+			h, gone = agent, "keeper"
+		}
+		r.Severity = Warn
+		r.Message = fmt.Sprintf("only the %s holds the volume (pid %d, %s): the %s is gone; a second container is still refused", h.who, h.pid, h.file, gone)
+		r.Fix = "restart the container when convenient, so that both locks hold again"
+	case !pid1IsSystemd(sys):
+		r.Severity, r.Message = Info, fmt.Sprintf("nothing holds %s: no container uses the volume now", lock)
+	default:
 		r.Severity = Warn
 		r.Message = fmt.Sprintf("nothing holds %s: a second container could open the same volume", lock)
 		r.Fix = "the lock is held from init until the container stops; restart the container"
-		return r
 	}
-	for _, pid := range holders {
-		if pid > 0 && sys.exists(fmt.Sprintf("/proc/%d", pid)) {
-			r.Severity, r.Message = Pass, fmt.Sprintf("%s is held by this container (pid %d)", lock, pid)
-			return r
-		}
-	}
-	r.Severity = Fail
-	r.Message = fmt.Sprintf("%s is held by a process outside this container: another container uses the volume", lock)
-	r.Fix = "stop the other container (podman ps --filter volume=NAME) before starting this one"
 	return r
 }
 

@@ -389,3 +389,43 @@ func TestInterruptedUpgradeThenOtherImage(t *testing.T) {
 		t.Errorf("B's image after the refused start: the volume differs from an undisturbed upgrade:\n%s", d)
 	}
 }
+
+// The keeper (which holds Lock) is killed while the agent holds AgentLock: a second container
+// must still be refused; and the other way round. Each lock is a separate open, as in
+// separate processes.
+func TestAnySingleHolderKeepsTheVolume(t *testing.T) {
+	vol := t.TempDir()
+	keeper, err := Lock(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := AgentLock(vol, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper.Close() // kill -9 of the keeper
+	if _, err := Lock(vol); exitcode.Of(err) != exitcode.VolumeLocked || !strings.Contains(err.Error(), "its agent holds") {
+		t.Fatalf("keeper gone, agent holding: %v (code %v), want volume-locked naming the agent's lock", err, exitcode.Of(err))
+	}
+	// The agent restarts (systemd's Restart=): a second shared hold is fine.
+	agent2, err := AgentLock(vol, time.Second)
+	if err != nil {
+		t.Fatalf("a restarted agent must get the shared lock: %v", err)
+	}
+	agent.Close()
+	agent2.Close()
+	// Both gone: the volume is free again.
+	keeper, err = Lock(vol)
+	if err != nil {
+		t.Fatalf("nothing holds the volume: %v", err)
+	}
+	agent, err = AgentLock(vol, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.Close() // kill -9 of the agent: the keeper still holds
+	if _, err := Lock(vol); exitcode.Of(err) != exitcode.VolumeLocked {
+		t.Fatalf("agent gone, keeper holding: %v, want volume-locked", err)
+	}
+	keeper.Close()
+}

@@ -14,8 +14,17 @@ import (
 // StateDir is the volume's state directory, relative to the volume root.
 const StateDir = ".appagent"
 
+// LockFile and AgentLockFile are the volume's locks, relative to the volume. A container
+// holds LockFile exclusively from init on (the keeper keeps it), and AgentLockFile shared from
+// the agent (appagent.service); a start needs both free, so that killing any one appagent
+// process (the keeper, the agent) never lets a second container onto the volume.
+const (
+	LockFile      = StateDir + "/lock"
+	AgentLockFile = StateDir + "/lock.agent"
+)
+
 // Lock takes the exclusive lock of the volume (an flock on <volume>/.appagent/lock) without
-// waiting. A volume in use by another container gives exitcode.VolumeLocked with a message
+// waiting, and checks that no agent holds <volume>/.appagent/lock.agent. A volume in use by another container gives exitcode.VolumeLocked with a message
 // that names the holder. The returned file holds the lock: keep it open for the container's
 // life (the keeper does). Its fd is left inheritable (no FD_CLOEXEC) so it survives exec.
 func Lock(volume string) (*os.File, error) {
@@ -32,7 +41,7 @@ func Lock(volume string) (*os.File, error) {
 	if err := ensureStateDir(v); err != nil {
 		return nil, exitcode.With(exitcode.Upgrade, err)
 	}
-	rel := StateDir + "/lock"
+	rel := LockFile
 	if st, err := v.lstat(rel); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, exitcode.Withf(exitcode.Upgrade, "%s is not a regular file; remove it", v.abs(rel))
 	}
@@ -61,6 +70,11 @@ func Lock(volume string) (*os.File, error) {
 		}
 		return nil, exitcode.Withf(exitcode.Upgrade, "locking %s: %w", v.abs(rel), err)
 	}
+	// The keeper of another container may be gone while its agent still runs there.
+	if err := probeAgentLock(v, volume); err != nil {
+		f.Close()
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("host=%s pid=%d since=%s\n", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 	_ = unix.Ftruncate(fd, 0)
@@ -80,3 +94,71 @@ func ensureStateDir(v *vfs) error {
 	}
 	return nil
 }
+
+// openLockFile opens (creating) a lock file under the state directory, refusing anything but
+// a regular file.
+func openLockFile(v *vfs, rel string) (*os.File, error) {
+	if st, err := v.lstat(rel); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, exitcode.Withf(exitcode.Upgrade, "%s is not a regular file; remove it", v.abs(rel))
+	}
+	fd, err := v.open(rel, unix.O_RDWR|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, exitcode.Withf(exitcode.Upgrade, "opening the volume lock %s: %w", v.abs(rel), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, exitcode.Withf(exitcode.Upgrade, "%s is not a regular file; remove it", v.abs(rel))
+	}
+	return os.NewFile(uintptr(fd), v.abs(rel)), nil
+}
+
+// probeAgentLock fails when an agent holds AgentLockFile: another container runs on the
+// volume. It takes the lock exclusively for a moment and lets go.
+func probeAgentLock(v *vfs, volume string) error {
+	f, err := openLockFile(v, AgentLockFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err == unix.EWOULDBLOCK {
+			return exitcode.Withf(exitcode.VolumeLocked,
+				"the volume %s is in use by another container: its agent holds %s (that container's init or keeper is gone, its systemd still runs); stop that container, or give this one its own volume",
+				volume, v.abs(AgentLockFile))
+		}
+		return exitcode.Withf(exitcode.Upgrade, "locking %s: %w", v.abs(AgentLockFile), err)
+	}
+	return nil
+}
+
+// AgentLock takes AgentLockFile shared, for the agent: while it holds it, no other container's
+// init gets the volume, even when this container's keeper is killed. An init probing the lock
+// holds it for a moment only, so it waits up to wait for that.
+func AgentLock(volume string, wait time.Duration) (*os.File, error) {
+	v, err := openVFS(volume)
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close()
+	if err := ensureStateDir(v); err != nil {
+		return nil, err
+	}
+	f, err := openLockFile(v, AgentLockFile)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if err != unix.EWOULDBLOCK || time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", v.abs(AgentLockFile), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+

@@ -11,6 +11,7 @@ import (
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/service"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 func cmdRun() *command {
@@ -55,7 +56,9 @@ func agentTasks(log hclog.Logger) []service.Task {
 	// logfwd first, so that a failure of a later task still reaches the container's stdout
 	// (the forwarder drains at stop). Units ordered After=appagent.service wait for READY=1,
 	// which is sent once every task started, so params' files are there before them.
-	return []service.Task{&logfwd.Task{}, &params.Task{}}
+	// The volume lock next: the volume stays this container's while the agent runs, even if
+	// the keeper (which holds init's lock) is killed.
+	return []service.Task{&logfwd.Task{}, &upgrade.LockTask{}, &params.Task{}}
 }
 
 func envOr(name, def string) string {
