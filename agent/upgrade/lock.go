@@ -161,4 +161,3 @@ func AgentLock(volume string, wait time.Duration) (*os.File, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
