@@ -209,7 +209,8 @@ func TestWikiRootlessPodman(t *testing.T) {
 	stop := func(name string) {
 		r.must(p + "kill --signal SIGRTMIN+3 " + name)
 		if code := r.must(p + "wait " + name); code != "0" {
-			t.Errorf("rootless stop of the wiki: exit code %s, want 0", code)
+			logs, _ := r.sh(p + "logs " + name + " 2>&1 | tail -n 40")
+			t.Errorf("rootless stop of the wiki: exit code %s, want 0; last lines:\n%s", code, logs)
 		}
 		r.must(p + "rm " + name + " >/dev/null")
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/appagent/appagent/testing/internal/harness"
 )
@@ -28,8 +29,20 @@ func KubePlay(t testing.TB, manifest []byte, volumes ...string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if r, err := podman(CommandTimeout, nil, "kube", "down", file); err != nil || r.Code != 0 {
-			t.Errorf("podman kube down %s: exit %d %v %s", file, r.Code, err, r.Stderr)
+		// podman 4.3 can fail to remove the pod's cgroup while its last processes exit
+		// ("remove /sys/fs/cgroup/…/conmon: device or resource busy"); a second try works.
+		var r harness.Result
+		var err error
+		for try := 0; try < 4; try++ {
+			if r, err = podman(CommandTimeout, nil, "kube", "down", file); err == nil && r.Code == 0 {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil || r.Code != 0 {
+			if g, _ := podman(CommandTimeout, nil, "pod", "exists", podName(manifest)); g.Code == 0 {
+				t.Errorf("podman kube down %s: exit %d %v %s", file, r.Code, err, r.Stderr)
+			}
 		}
 		for _, v := range volumes {
 			if r, err := podman(CommandTimeout, nil, "volume", "rm", "-f", v); err != nil || r.Code != 0 {
@@ -55,6 +68,27 @@ func KubePlay(t testing.TB, manifest []byte, volumes ...string) string {
 		t.Fatalf("podman kube play: exit %d %v\n%s%s", r.Code, err, harness.Tail(r.Stdout, 40), harness.Tail(r.Stderr, 40))
 	}
 	return strings.TrimSpace(r.Stdout)
+}
+
+// podName is the first Pod's metadata.name in a manifest ("" when there is none).
+func podName(manifest []byte) string {
+	for _, doc := range strings.Split(string(manifest), "\n---\n") {
+		if !strings.Contains(doc, "\nkind: Pod\n") && !strings.HasPrefix(doc, "kind: Pod\n") {
+			continue
+		}
+		var in bool
+		for _, l := range strings.Split(doc, "\n") {
+			switch {
+			case l == "metadata:":
+				in = true
+			case in && strings.HasPrefix(l, "  name: "):
+				return strings.TrimPrefix(l, "  name: ")
+			case in && l != "" && l[0] != ' ':
+				in = false
+			}
+		}
+	}
+	return ""
 }
 
 // KubeName is a name for the objects of a KubePlay manifest, after this test process.

@@ -15,3 +15,10 @@ func TestOwnerOfName(t *testing.T) {
 		}
 	}
 }
+
+func TestPodName(t *testing.T) {
+	m := "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: claim\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    a: b\n  name: the-pod\nspec:\n  containers: []\n"
+	if got := podName([]byte(m)); got != "the-pod" {
+		t.Errorf("podName = %q", got)
+	}
+}
