@@ -157,3 +157,16 @@ func TestManifestRejects(t *testing.T) {
 		}
 	}
 }
+
+// A manifest with anything after its JSON object is refused (a damaged or planted file).
+func TestParseManifestTrailingData(t *testing.T) {
+	good := `{"manifest_version":1,"build_id":"x","volume_format":1,"volume":"/data","paths":["etc/a"],"entries":[]}`
+	if _, err := ParseManifest("m", []byte(good+"\n")); err != nil {
+		t.Fatalf("a good manifest with a newline: %v", err)
+	}
+	for _, tail := range []string{`{"manifest_version":1}`, "garbage", `]`} {
+		if _, err := ParseManifest("m", []byte(good+"\n"+tail)); err == nil || !strings.Contains(err.Error(), "data after its end") {
+			t.Errorf("trailing %q: %v", tail, err)
+		}
+	}
+}

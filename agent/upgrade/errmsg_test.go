@@ -50,3 +50,27 @@ func TestVolumeErrorsSayHowToFix(t *testing.T) {
 		}
 	})
 }
+
+// A huge (sparse) state file is refused from its size, before it is read.
+func TestHugeStateFileRefused(t *testing.T) {
+	vol := t.TempDir()
+	if err := os.MkdirAll(vol+"/.appagent", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(vol + "/.appagent/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(maxManifest + 1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	v, err := openVFS(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := readManifest(v); err == nil || !strings.Contains(err.Error(), "more than the") || !strings.Contains(err.Error(), "manifest.json") {
+		t.Fatalf("a %d-byte manifest: %v", maxManifest+1, err)
+	}
+}

@@ -3,7 +3,9 @@ package upgrade
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -102,6 +104,10 @@ func ParseManifest(name string, data []byte) (*Manifest, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("%s: not a valid appagent manifest: %w", name, err)
+	}
+	// appagent writes one JSON object; anything after it is damage or a plant, not data.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: not a valid appagent manifest: data after its end (at byte %d)", name, dec.InputOffset())
 	}
 	if m.Version != ManifestVersion {
 		return nil, fmt.Errorf("%s: manifest version %d is not known to this appagent (it knows %d)", name, m.Version, ManifestVersion)

@@ -18,8 +18,10 @@ const (
 	dirBackup    = StateDir + "/backup"
 )
 
-// maxManifest bounds the volume manifest read into memory (untrusted input).
-const maxManifest = 512 << 20
+// maxManifest bounds the volume manifest (and a backup's plan.json) read into memory: they are
+// untrusted input, and a sparse file of gigabytes must not cost gigabytes. 128 MiB holds the
+// manifest of about 500,000 entries, ten times the example wiki's tree and more.
+const maxManifest = 128 << 20
 
 // txn is written to the volume before anything else changes and removed after the build id,
 // which is written last. A txn on the volume means the last run was interrupted; the next one

@@ -237,6 +237,9 @@ func (v *vfs) readSmall(rel string, max int64) ([]byte, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("%s is not a regular file; remove it", v.abs(rel))
 	}
+	if st.Size > max { // refused before a byte is read: a sparse file costs nothing
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d this state file may have; it is damaged (move it aside, docs/volume.md)", v.abs(rel), st.Size, max)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", v.abs(rel), err)
