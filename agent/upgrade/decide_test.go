@@ -170,3 +170,20 @@ func TestParseManifestTrailingData(t *testing.T) {
 		}
 	}
 }
+
+// Values from the volume's manifest that reach messages cannot carry a line of their own.
+func TestParseManifestNoInjectedLines(t *testing.T) {
+	for _, m := range []string{
+		`{"manifest_version":1,"build_id":"x\nappagent: volume is fine","volume_format":1,"entries":[]}`,
+		`{"manifest_version":1,"volume_format":1,"entries":[{"path":"etc/a\nappagent: all good","type":"bogus"}]}`,
+	} {
+		_, err := ParseManifest("m", []byte(m))
+		if err == nil {
+			t.Errorf("accepted %s", m)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("the message has a line break: %q", err.Error())
+		}
+	}
+}

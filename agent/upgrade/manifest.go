@@ -115,6 +115,11 @@ func ParseManifest(name string, data []byte) (*Manifest, error) {
 	if m.Format < 1 {
 		return nil, fmt.Errorf("%s: volume_format %d is not valid", name, m.Format)
 	}
+	// The build id reaches messages and the container's output: a value from the volume
+	// must not carry a line of its own ("appagent: …" faked by a newline).
+	if m.BuildID != "" && !buildIDRe.MatchString(m.BuildID) {
+		return nil, fmt.Errorf("%s: build_id %q is not a build id", name, truncate(m.BuildID, 40))
+	}
 	seen := make(map[string]bool, len(m.Entries))
 	for i, e := range m.Entries {
 		if e.Path == "" || checkRel(e.Path) != nil {
@@ -127,13 +132,13 @@ func ParseManifest(name string, data []byte) (*Manifest, error) {
 		switch e.Type {
 		case TypeDir, TypeFile, TypeSymlink, TypeFifo, TypeChar, TypeBlock, TypeSocket:
 		default:
-			return nil, fmt.Errorf("%s: entries[%d] (%s): unknown type %q", name, i, e.Path, e.Type)
+			return nil, fmt.Errorf("%s: entries[%d] (%q): unknown type %q", name, i, e.Path, e.Type)
 		}
 		if e.Mode&^0o7777 != 0 {
-			return nil, fmt.Errorf("%s: entries[%d] (%s): mode %o has more than permission bits", name, i, e.Path, e.Mode)
+			return nil, fmt.Errorf("%s: entries[%d] (%q): mode %o has more than permission bits", name, i, e.Path, e.Mode)
 		}
 		if e.Link != "" && checkRel(e.Link) != nil {
-			return nil, fmt.Errorf("%s: entries[%d] (%s): link %q is not a clean relative path", name, i, e.Path, e.Link)
+			return nil, fmt.Errorf("%s: entries[%d] (%q): link %q is not a clean relative path", name, i, e.Path, e.Link)
 		}
 	}
 	for i, p := range m.Paths {
