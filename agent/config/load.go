@@ -206,6 +206,7 @@ func (c *Config) applyDefaults() {
 			c.Ports[i].Protocol = "TCP"
 		}
 	}
+	c.checkDefaults()
 }
 
 // LoadPathsFile reads a plain volume list: one absolute path a line, blank lines and # comments

@@ -32,6 +32,9 @@ type Config struct {
 	Logs      Logs      `yaml:"logs"`
 	Container Container `yaml:"container"`
 	Diff      Diff      `yaml:"diff"`
+	// Checks tell whether the application works (not only whether its units run); the agent
+	// runs them and `appagent status` is ready only when they pass.
+	Checks []Check `yaml:"checks"`
 }
 
 // Volume declares the one volume that holds all state and the paths kept on it.
@@ -160,6 +163,43 @@ func (p *Port) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// Check is one application check: exactly one of Command, HTTP and TCP.
+type Check struct {
+	// Name identifies the check in status and logs (lower case letters, digits, -).
+	Name string `yaml:"name"`
+	// Unit is the application unit the check belongs to (shown with it in status), optional.
+	Unit string `yaml:"unit"`
+	// Command is run by /bin/sh -c as root; exit status 0 passes.
+	Command string `yaml:"command"`
+	// HTTP is a URL fetched with GET (redirects not followed); Status lists the codes that
+	// pass (default 200).
+	HTTP   string `yaml:"http"`
+	Status []int  `yaml:"status"`
+	// TCP is host:port that must accept a connection.
+	TCP string `yaml:"tcp"`
+	// Interval between runs (default 30s), Timeout of one run (default 5s), StartPeriod from
+	// the agent's start during which failures before the first pass do not count (default
+	// 5m), Retries: consecutive failures that make the check failing (default 3).
+	Interval    Duration `yaml:"interval"`
+	Timeout     Duration `yaml:"timeout"`
+	StartPeriod Duration `yaml:"start_period"`
+	Retries     int      `yaml:"retries"`
+	// OnFail is what a failing check makes the container: degraded (default) or failed
+	// (status exits 22, and the liveness probe restarts the pod).
+	OnFail string `yaml:"on_fail"`
+
+	Line int `yaml:"-"`
+}
+
+func (c *Check) UnmarshalYAML(n *yaml.Node) error {
+	type plain Check
+	if err := n.Decode((*plain)(c)); err != nil {
+		return err
+	}
+	c.Line = n.Line
+	return nil
+}
+
 // Unit is one of the application's systemd units.
 type Unit struct {
 	Name string `yaml:"name"`
@@ -190,6 +230,10 @@ type Hooks struct {
 	Upgrade *Hook `yaml:"upgrade"`
 	// Reconfigure runs when a parameter declared on_change: reconfigure changed.
 	Reconfigure *Hook `yaml:"reconfigure"`
+	// Check runs when an application check turns failing or passing again, with
+	// APPAGENT_CHECK (its name), APPAGENT_CHECK_STATE (failing or passing) and
+	// APPAGENT_CHECK_OUTPUT; run by the agent, not as a unit, with the hook's timeout.
+	Check *Hook `yaml:"check"`
 }
 
 // Hook is a command line in systemd's ExecStart= syntax, or a mapping with options.

@@ -144,7 +144,7 @@ func (c *Config) validate(r *Report) {
 			errf(u.Line, key, "exit_code %d is outside 0-255", u.ExitCode)
 		}
 	}
-	for name, h := range map[string]*Hook{"configure": c.Hooks.Configure, "upgrade": c.Hooks.Upgrade, "reconfigure": c.Hooks.Reconfigure} {
+	for name, h := range map[string]*Hook{"configure": c.Hooks.Configure, "upgrade": c.Hooks.Upgrade, "reconfigure": c.Hooks.Reconfigure, "check": c.Hooks.Check} {
 		if h == nil {
 			continue
 		}
@@ -180,6 +180,7 @@ func (c *Config) validate(r *Report) {
 		}
 	}
 	c.validatePorts(errf)
+	c.validateChecks(errf)
 	for i, p := range c.Diff.Ignore {
 		if !path.IsAbs(p) {
 			errf(0, fmt.Sprintf("diff.ignore[%d]", i), "%q must be an absolute path", p)
