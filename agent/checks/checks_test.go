@@ -1,0 +1,168 @@
+package checks
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/internal/syncbuf"
+)
+
+func check(start, retries int) config.Check {
+	return config.Check{Name: "c", Command: "true", Retries: retries, OnFail: "degraded",
+		StartPeriod: config.Duration{Duration: time.Duration(start) * time.Second}}
+}
+
+func TestTracker(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	type step struct {
+		at      int
+		ok      bool
+		state   string
+		changed bool
+	}
+	for name, tc := range map[string]struct {
+		c     config.Check
+		steps []step
+	}{
+		"failures in the start period do not count": {check(60, 2), []step{
+			{10, false, Pending, false}, {20, false, Pending, false}, {30, true, Passing, false}}},
+		"after the start period they do": {check(60, 2), []step{
+			{70, false, Pending, false}, {80, false, Failing, true}, {90, false, Failing, false}, {100, true, Passing, true}}},
+		"once passed, failures count at once": {check(60, 3), []step{
+			{5, true, Passing, false}, {10, false, Passing, false}, {15, false, Passing, false}, {20, false, Failing, true}}},
+		"a pass resets the count": {check(0, 2), []step{
+			{1, false, Pending, false}, {2, true, Passing, false}, {3, false, Passing, false}, {4, true, Passing, false}, {5, false, Passing, false}}},
+	} {
+		k := newTracker(tc.c, t0)
+		for i, s := range tc.steps {
+			changed := k.record(at(s.at), s.ok, "out")
+			if k.res.State != s.state || changed != s.changed {
+				t.Errorf("%s: step %d: state %s changed %v, want %s %v", name, i, k.res.State, changed, s.state, s.changed)
+			}
+		}
+	}
+}
+
+func TestRunKinds(t *testing.T) {
+	var code atomic.Int32
+	code.Store(200)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "/", http.StatusFound)
+			return
+		}
+		w.WriteHeader(int(code.Load()))
+	}))
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	to := config.Duration{Duration: 2 * time.Second}
+	for _, tc := range []struct {
+		c    config.Check
+		ok   bool
+		want string
+	}{
+		{config.Check{HTTP: srv.URL + "/", Status: []int{200}, Timeout: to}, true, "HTTP 200"},
+		{config.Check{HTTP: srv.URL + "/redirect", Status: []int{200}, Timeout: to}, false, "HTTP 302, want 200"},
+		{config.Check{HTTP: srv.URL + "/redirect", Status: []int{200, 302}, Timeout: to}, true, "HTTP 302"},
+		{config.Check{TCP: ln.Addr().String(), Timeout: to}, true, "connected"},
+		{config.Check{TCP: closedAddr, Timeout: to}, false, "connection refused"},
+		{config.Check{Command: "echo fine", Timeout: to}, true, "fine"},
+		{config.Check{Command: "echo one; echo 'broken\tline' >&2; exit 3", Timeout: to}, false, "exit status 3: broken line"},
+		{config.Check{Command: "sleep 5", Timeout: config.Duration{Duration: 200 * time.Millisecond}}, false, "no answer within 200ms"},
+	} {
+		ok, out := run(context.Background(), tc.c)
+		if ok != tc.ok || !strings.Contains(out, tc.want) {
+			t.Errorf("%+v: %v %q, want %v %q", tc.c, ok, out, tc.ok, tc.want)
+		}
+	}
+	code.Store(500)
+	if ok, out := run(context.Background(), config.Check{HTTP: srv.URL, Status: []int{200}, Timeout: to}); ok || out != "HTTP 500, want 200" {
+		t.Errorf("500: %v %q", ok, out)
+	}
+}
+
+// The task publishes every result, turns a check failing and passing again as the server
+// answers, and runs the check hook on each transition.
+func TestTaskTransitions(t *testing.T) {
+	var code atomic.Int32
+	code.Store(200)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(int(code.Load())) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	hookOut := filepath.Join(dir, "hook.log")
+	decl := filepath.Join(dir, "appagent.yaml")
+	os.WriteFile(decl, []byte(`volume: {path: /data}
+units: [web.service]
+checks:
+  - {name: web, unit: web.service, http: "`+srv.URL+`", interval: 1s, timeout: 1s, retries: 2, on_fail: failed}
+hooks:
+  check: /bin/sh -c 'echo "$APPAGENT_CHECK $APPAGENT_CHECK_STATE $APPAGENT_CHECK_OUTPUT" >>`+hookOut+`'
+`), 0o644)
+	results := filepath.Join(dir, "checks.json")
+	var logs syncbuf.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := (&Task{ConfigPath: decl, ResultsFile: results}).Start(ctx, hclog.New(&hclog.LoggerOptions{Output: &logs}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-done }()
+	state := func() Result {
+		f, err := Read(results)
+		if err != nil || f == nil || len(f.Checks) != 1 {
+			t.Fatalf("results: %v %+v", err, f)
+		}
+		return f.Checks[0]
+	}
+	waitState := func(want string) Result {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if r := state(); r.State == want {
+				return r
+			}
+		}
+		t.Fatalf("check never %s: %+v\n%s", want, state(), logs.String())
+		return Result{}
+	}
+	r := waitState(Passing)
+	if r.Unit != "web.service" || r.Kind != "http" || r.OnFail != "failed" || r.Output != "HTTP 200" {
+		t.Errorf("result: %+v", r)
+	}
+	code.Store(503)
+	r = waitState(Failing)
+	if r.Failures < 2 || r.Output != "HTTP 503, want 200" {
+		t.Errorf("failing: %+v", r)
+	}
+	code.Store(200)
+	waitState(Passing)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if b, _ := os.ReadFile(hookOut); strings.Count(string(b), "\n") >= 2 {
+			break
+		}
+	}
+	b, _ := os.ReadFile(hookOut)
+	if got := string(b); got != "web failing HTTP 503, want 200\nweb passing HTTP 200\n" {
+		t.Errorf("the check hook heard:\n%s", got)
+	}
+	if !strings.Contains(logs.String(), "check failing") || !strings.Contains(logs.String(), "check passing again") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}

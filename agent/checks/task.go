@@ -1,0 +1,135 @@
+package checks
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/appagent/appagent/agent/config"
+)
+
+// Task is the agent's checks task (a service.Task): one goroutine per declared check, each
+// run on its interval, every result published to ResultsFile at once.
+type Task struct {
+	ConfigPath  string           // default config.DefaultPath
+	ResultsFile string           // default ResultsFile
+	Now         func() time.Time // default time.Now
+}
+
+func (t *Task) Name() string { return "checks" }
+
+// hookTimeout is the check hook's timeout when it declares none.
+const hookTimeout = time.Minute
+
+func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
+	path := t.ConfigPath
+	if path == "" {
+		path = config.DefaultPath
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	file := t.ResultsFile
+	if file == "" {
+		file = ResultsFile
+	}
+	now := t.Now
+	if now == nil {
+		now = time.Now
+	}
+	done := make(chan error, 1)
+	if len(cfg.Checks) == 0 {
+		_ = os.Remove(file) // none declared: no stale results from another image
+		go func() { <-ctx.Done(); done <- nil }()
+		return done, nil
+	}
+	started := now()
+	trackers := make([]*tracker, len(cfg.Checks))
+	for i, c := range cfg.Checks {
+		trackers[i] = newTracker(c, started)
+	}
+	var mu sync.Mutex
+	publish := func() {
+		res := make([]Result, len(trackers))
+		for i, k := range trackers {
+			res[i] = k.res
+		}
+		if err := Write(file, res); err != nil {
+			log.Error("cannot publish the check results", "path", file, "error", err)
+		}
+	}
+	mu.Lock()
+	publish()
+	mu.Unlock()
+	var wg sync.WaitGroup
+	for _, k := range trackers {
+		wg.Add(1)
+		go func(k *tracker) {
+			defer wg.Done()
+			for {
+				ok, out := run(ctx, k.check)
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				changed := k.record(now(), ok, out)
+				state := k.res.State
+				publish()
+				mu.Unlock()
+				if changed {
+					if state == Failing {
+						log.Warn("check failing", "check", k.check.Name, "unit", k.check.Unit, "output", out, "on_fail", k.check.OnFail)
+					} else {
+						log.Info("check passing again", "check", k.check.Name, "unit", k.check.Unit, "output", out)
+					}
+					if cfg.Hooks.Check != nil {
+						runHook(ctx, log, cfg.Hooks.Check, k.check.Name, state, out)
+					}
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(k.check.Interval.Duration):
+				}
+			}
+		}(k)
+	}
+	go func() {
+		wg.Wait()
+		done <- nil
+	}()
+	log.Info("running the application checks", "count", len(trackers), "path", file)
+	return done, nil
+}
+
+// runHook runs hooks.check for one transition; its output goes to the journal.
+func runHook(ctx context.Context, log hclog.Logger, h *config.Hook, name, state, output string) {
+	d := h.Timeout.Duration
+	if d <= 0 {
+		d = hookTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.Command)
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+		"APPAGENT_CHECK=" + name, "APPAGENT_CHECK_STATE=" + state, "APPAGENT_CHECK_OUTPUT=" + output}
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if l != "" {
+			log.Info("check hook", "check", name, "line", oneLine(l))
+		}
+	}
+	if err != nil {
+		log.Error("the check hook failed", "check", name, "state", state, "error", err)
+	}
+}
