@@ -71,6 +71,19 @@ func (st *Status) WriteTable(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	if len(st.Checks) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CHECK\tUNIT\tSTATE\tSINCE\tLAST RUN\tOUTPUT")
+		for _, c := range st.Checks {
+			state := c.State
+			if c.State == "failing" {
+				state += " (" + c.OnFail + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, orDash(c.Unit), state, ts(c.Since), ts(c.LastRun), orDash(c.Output))
+		}
+		tw.Flush()
+	}
 	if st.Parameters != nil {
 		fmt.Fprintln(w)
 		if len(st.Parameters) == 0 {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/units"
@@ -66,7 +67,10 @@ type Status struct {
 	Hooks       []Hook      `json:"hooks"`
 	Volume      Volume      `json:"volume"`
 	Parameters  []Parameter `json:"parameters"` // null when the agent has not published them yet
-	Error       string      `json:"error,omitempty"`
+	// Checks are the application checks' last results (docs/status.md), [] when none are
+	// declared.
+	Checks []checks.Result `json:"checks"`
+	Error  string          `json:"error,omitempty"`
 }
 
 // Unit is one unit of the application (or appagent.service).
@@ -120,6 +124,7 @@ type Parameter struct {
 type Paths struct {
 	ParamsStatus string // default /run/appagent/params-status.json
 	ImageBuildID string // default /usr/share/appagent/build-id
+	Checks       string // default checks.ResultsFile
 }
 
 // Options of Collect.
@@ -141,6 +146,9 @@ func Collect(ctx context.Context, o Options) *Status {
 	if o.Paths.ImageBuildID == "" {
 		o.Paths.ImageBuildID = units.BuildIDFile
 	}
+	if o.Paths.Checks == "" {
+		o.Paths.Checks = checks.ResultsFile
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -149,6 +157,7 @@ func Collect(ctx context.Context, o Options) *Status {
 		Units: []Unit{}, Hooks: []Hook{}}
 	st.Volume = readVolume(cfg, o.Paths.ImageBuildID)
 	st.Parameters = readParams(o.Paths.ParamsStatus)
+	st.Checks = readChecks(cfg, o.Paths.Checks)
 
 	if o.Systemd == nil {
 		st.Error = errString(o.DialErr, "systemd not reachable")
@@ -331,16 +340,35 @@ func decide(st *Status) (State, string) {
 		}
 		return Starting, "systemd is " + st.SystemState
 	}
+	// The units are up: does the application answer?
+	var pending []string
+	for _, c := range st.Checks {
+		switch {
+		case c.State == checks.Failing && c.OnFail == "failed":
+			return Failed, fmt.Sprintf("check %s is failing (%s); see journalctl -u appagent", c.Name, c.Output)
+		case c.State == checks.Failing:
+			degraded = append(degraded, fmt.Sprintf("check %s is failing (%s)", c.Name, c.Output))
+		case c.State == checks.Pending:
+			pending = append(pending, c.Name)
+		}
+	}
 	if len(degraded) > 0 {
 		return Degraded, strings.Join(degraded, "; ")
+	}
+	if len(pending) > 0 {
+		return Starting, "waiting for the check(s) " + strings.Join(pending, ", ") + " to pass"
 	}
 	if st.SystemState == "degraded" {
 		return Degraded, "units outside the application failed: " + strings.Join(st.FailedUnits, ", ")
 	}
+	up := fmt.Sprintf("all %d units are up", len(st.Units))
 	if len(st.Units) == 1 {
-		return Ready, "the 1 unit is up"
+		up = "the 1 unit is up"
 	}
-	return Ready, fmt.Sprintf("all %d units are up", len(st.Units))
+	if n := len(st.Checks); n > 0 {
+		up += fmt.Sprintf(" and %d check(s) pass", n)
+	}
+	return Ready, up
 }
 
 func exitText(s *int) string {
@@ -467,6 +495,30 @@ func planReview(plan, vol string) ([]string, bool) {
 		}
 	}
 	return out, true
+}
+
+// readChecks reads the agent's published check results. Declared checks the file does not
+// (yet) hold are pending: the agent has not run them.
+func readChecks(cfg *config.Config, file string) []checks.Result {
+	out := []checks.Result{}
+	if len(cfg.Checks) == 0 {
+		return out
+	}
+	doc, _ := checks.Read(file)
+	got := map[string]checks.Result{}
+	if doc != nil {
+		for _, r := range doc.Checks {
+			got[r.Name] = r
+		}
+	}
+	for _, c := range cfg.Checks {
+		r, ok := got[c.Name]
+		if !ok {
+			r = checks.Result{Name: c.Name, Unit: c.Unit, State: checks.Pending, OnFail: c.OnFail, Output: "not run yet"}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func readParams(file string) []Parameter {

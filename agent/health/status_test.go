@@ -15,6 +15,7 @@ import (
 
 	"github.com/appagent/appagent/internal/goldenfile"
 
+	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 )
@@ -50,6 +51,16 @@ func TestDecide(t *testing.T) {
 			u.ActiveState, u.Result = "failed", "signal"
 		})}}, Failed, "essential unit db.service failed (signal)"},
 		{"stopping", Status{SystemState: "stopping", Units: []Unit{up("db.service", true)}}, Stopping, "stopping"},
+		{"checks pass", Status{SystemState: "running", Units: []Unit{up("db.service", true)},
+			Checks: []checks.Result{{Name: "web", State: checks.Passing}}}, Ready, "the 1 unit is up and 1 check(s) pass"},
+		{"a check pending", Status{SystemState: "running", Units: []Unit{up("db.service", true)},
+			Checks: []checks.Result{{Name: "web", State: checks.Pending}}}, Starting, "waiting for the check(s) web to pass"},
+		{"a check failing, degraded", Status{SystemState: "running", Units: []Unit{up("db.service", true)},
+			Checks: []checks.Result{{Name: "web", State: checks.Failing, OnFail: "degraded", Output: "HTTP 500, want 200"}}}, Degraded, "check web is failing (HTTP 500, want 200)"},
+		{"a check failing, failed", Status{SystemState: "running", Units: []Unit{up("db.service", true)},
+			Checks: []checks.Result{{Name: "db", State: checks.Failing, OnFail: "failed", Output: "no answer within 5s"}}}, Failed, "check db is failing (no answer within 5s)"},
+		{"checks wait for the hooks", Status{SystemState: "starting", Hooks: []Hook{{Name: "configure", Unit: "appagent-configure.service", State: "running"}},
+			Checks: []checks.Result{{Name: "db", State: checks.Failing, OnFail: "failed"}}}, Starting, "configure hook is running"},
 		{"skipped by its condition is not degraded", Status{SystemState: "running", Units: []Unit{up("db.service", true), with(up("sshd.service", false), func(u *Unit) {
 			u.ActiveState, u.SubState, u.Result, u.Since = "inactive", "dead", "skipped", nil
 		})}}, Ready, ""},
@@ -268,7 +279,7 @@ func TestDocsListEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []reflect.Type{reflect.TypeOf(Status{}), reflect.TypeOf(Unit{}), reflect.TypeOf(Hook{}), reflect.TypeOf(Volume{}), reflect.TypeOf(Parameter{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Status{}), reflect.TypeOf(Unit{}), reflect.TypeOf(Hook{}), reflect.TypeOf(Volume{}), reflect.TypeOf(Parameter{}), reflect.TypeOf(checks.Result{})} {
 		for i := 0; i < typ.NumField(); i++ {
 			name := strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]
 			if name == "" || name == "-" {
