@@ -227,7 +227,9 @@ func TestLogsPodmanJSON(t *testing.T) {
 	var logs string
 	for time.Now().Before(deadline) {
 		logs = c.Logs()
-		if strings.Contains(logs, "json-done") && strings.Count(logs, `"boot-line `) >= 500 {
+		// systemd-cat's lines and the unit's echo are two journal streams: json-done may be
+		// forwarded before them, so wait for both.
+		if strings.Contains(logs, "json-done") && strings.Contains(logs, `"message":"multi"`) && strings.Count(logs, `"boot-line `) >= 500 {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
@@ -58,7 +59,8 @@ func agentTasks(log hclog.Logger) []service.Task {
 	// which is sent once every task started, so params' files are there before them.
 	// The volume lock next: the volume stays this container's while the agent runs, even if
 	// the keeper (which holds init's lock) is killed.
-	return []service.Task{&logfwd.Task{}, &upgrade.LockTask{}, &params.Task{}}
+	// The checks last: they only read the application.
+	return []service.Task{&logfwd.Task{}, &upgrade.LockTask{}, &params.Task{}, &checks.Task{}}
 }
 
 func envOr(name, def string) string {
