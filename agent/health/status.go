@@ -114,7 +114,7 @@ type Volume struct {
 // Parameter is one declared parameter as the agent published it; secret values never appear.
 type Parameter struct {
 	Name   string `json:"name"`
-	Source string `json:"source"` // env, env-file, secret, volume, default, … ("" when unset)
+	Source string `json:"source"` // params.Source: env, env-file, secret, stored, default, unset
 	Set    bool   `json:"set"`
 	Secret bool   `json:"secret"`
 	Value  string `json:"value,omitempty"` // non-secret parameters only

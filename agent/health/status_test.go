@@ -18,6 +18,7 @@ import (
 	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/params"
 )
 
 func intp(i int) *int { return &i }
@@ -168,7 +169,7 @@ func testWorld(t *testing.T) (*config.Config, Paths) {
 		"image-build-id":                     "20261125T140000Z-bbbb\n",
 		"params-status.json": `[{"name":"SITE_NAME","source":"default","set":true,"secret":false,"value":"My wiki"},` +
 			`{"name":"ADMIN_PASSWORD","source":"env","set":true,"secret":true,"value":"must not show"},` +
-			`{"name":"SMTP_HOST","source":"","set":false,"secret":false}]`,
+			`{"name":"SMTP_HOST","source":"unset","set":false,"secret":false}]`,
 	}
 	for p, c := range files {
 		full := filepath.Join(dir, p)
@@ -288,6 +289,25 @@ func TestDocsListEveryField(t *testing.T) {
 			if !regexp.MustCompile("`" + regexp.QuoteMeta(name) + "`").Match(doc) {
 				t.Errorf("docs/status.md does not document %s.%s (`%s`)", typ.Name(), typ.Field(i).Name, name)
 			}
+		}
+	}
+}
+
+// Every source a parameter's value can have is named in docs/status.md, as params writes it.
+func TestDocsListEveryParameterSource(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/status.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(l, "| `source` |") {
+			line = l
+		}
+	}
+	for _, s := range []params.Source{params.FromEnv, params.FromEnvFile, params.FromSecret, params.FromStored, params.FromDefault, params.Unset} {
+		if !strings.Contains(line, "`"+string(s)+"`") {
+			t.Errorf("docs/status.md's source row does not name %q: %s", s, line)
 		}
 	}
 }
