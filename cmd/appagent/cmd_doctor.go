@@ -25,7 +25,11 @@ func cmdDoctor() *command {
 writes) and those that need the running system (systemd's state, units the image needs not
 masked, the stop signal, journald's storage, hostname against the identity parameter, free
 space and the lock on the volume). Prints one line per check: PASS, INFO, WARN or FAIL, with
-the fix for each problem (docs/doctor.md lists every check).
+the fix for each problem (docs/doctor.md lists every check). On Kubernetes and OpenShift it
+also says what the pod runs with (user namespace, SCC, service account token).
+
+--json prints {"checks": [{check, severity, message, fix, flags}], "summary": "…",
+"failed": true|false}.
 
 Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
 		exits: []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage, exitcode.Config},

@@ -252,11 +252,29 @@ func printHelp(w io.Writer, c *command) {
 		for _, code := range c.exits {
 			for _, e := range exitcode.Table {
 				if e.Code == code {
-					fmt.Fprintf(w, "  %3d  %s\n", e.Code, e.Meaning)
+					fmt.Fprintf(w, "  %3d  %s\n", e.Code, meaningFor(c.name, e))
 				}
 			}
 		}
 	}
+}
+
+// meaningFor is an exit code's meaning as one command's help says it: the table's words for
+// several commands ("success; for `status`: …") are cut to the part that concerns this one.
+func meaningFor(cmd string, e exitcode.Entry) string {
+	m := e.Meaning
+	head, rest, ok := strings.Cut(m, "; for `")
+	if !ok {
+		return m
+	}
+	who, what, ok := strings.Cut(rest, "`: ")
+	if !ok {
+		return m
+	}
+	if who == cmd {
+		return what
+	}
+	return head
 }
 
 // notYet is the answer of a subcommand that a later issue fills in.

@@ -111,3 +111,18 @@ func TestJoinRoot(t *testing.T) {
 		}
 	}
 }
+
+// The table's "for `status`" words are in status's help only (issue 13, item 14).
+func TestHelpExitMeaningPerCommand(t *testing.T) {
+	for _, name := range []string{"status", "diff", "prepare"} {
+		var b bytes.Buffer
+		printHelp(&b, find(name))
+		has := strings.Contains(b.String(), "the container is ready")
+		if has != (name == "status") {
+			t.Errorf("%s --help: 'the container is ready' present=%v:\n%s", name, has, b.String())
+		}
+		if strings.Contains(b.String(), "for `status`") {
+			t.Errorf("%s --help still says \"for `status`\"", name)
+		}
+	}
+}
