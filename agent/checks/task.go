@@ -17,7 +17,7 @@ import (
 // Task is the agent's checks task (a service.Task): one goroutine per declared check, each
 // run on its interval, every result published to ResultsFile at once.
 type Task struct {
-	ConfigPath  string           // default config.DefaultPath
+	ConfigPath  string           // "" is config.DefaultPath
 	ResultsFile string           // default ResultsFile
 	Now         func() time.Time // default time.Now
 }
@@ -28,11 +28,7 @@ func (t *Task) Name() string { return "checks" }
 const hookTimeout = time.Minute
 
 func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
-	path := t.ConfigPath
-	if path == "" {
-		path = config.DefaultPath
-	}
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(t.ConfigPath)
 	if err != nil {
 		return nil, err
 	}

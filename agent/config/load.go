@@ -23,9 +23,12 @@ const (
 	DefaultInit       = "/sbin/init"
 )
 
-// Load reads and validates the declaration at path. On invalid input it returns a
-// *ReportError listing every problem, and no Config.
+// Load reads and validates the declaration at path ("" is DefaultPath). On invalid input it
+// returns a *ReportError listing every problem, and no Config.
 func Load(path string) (*Config, error) {
+	if path == "" {
+		path = DefaultPath
+	}
 	data, err := readBounded(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w (an image declares itself in %s; see docs/config.md)", err, DefaultPath)

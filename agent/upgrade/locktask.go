@@ -14,17 +14,13 @@ import (
 // long as appagent.service runs. With the keeper's exclusive Lock, the volume stays this
 // container's when either process is killed; systemd restarts the agent, which takes it again.
 type LockTask struct {
-	ConfigPath string // default config.DefaultPath
+	ConfigPath string // "" is config.DefaultPath
 }
 
 func (t *LockTask) Name() string { return "volume-lock" }
 
 func (t *LockTask) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
-	path := t.ConfigPath
-	if path == "" {
-		path = config.DefaultPath
-	}
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(t.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
