@@ -127,3 +127,27 @@ func TestDoctorAsCommandPodman(t *testing.T) {
 		}
 	}
 }
+
+// The documented recipe's VOLUME /data without -v: podman makes an anonymous volume, which
+// `podman rm -v` or --rm deletes with the container. init warns and names the flag; with
+// volume.require_mount it refuses (exit 10), where before it said "PASS volume-mount".
+func TestPreflightAnonymousVolumePodman(t *testing.T) {
+	podman.Require(t)
+	cf := strings.Replace(bootContainerfile, "STOPSIGNAL", "VOLUME /data\nSTOPSIGNAL", 1)
+	img := podman.Build(t, podman.BuildOptions{Containerfile: cf, Files: map[string]string{"appagent.yaml": minimalConfig}})
+	c := podman.Run(t, img, podman.RunOptions{Volume: "-"})
+	if _, err := c.WaitRunning(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if logs := c.Logs(); !strings.Contains(logs, "WARN  volume-mount") || !strings.Contains(logs, "is an anonymous volume") || !strings.Contains(logs, "-v NAME:/data") {
+		t.Errorf("init did not warn of the anonymous volume:\n%s", logs)
+	}
+	c.Remove()
+
+	strict := podman.Build(t, podman.BuildOptions{Containerfile: cf, Files: map[string]string{"appagent.yaml": minimalConfig + "  require_mount: true\n"}})
+	c2 := podman.Run(t, strict, podman.RunOptions{Volume: "-"})
+	code, err := c2.Wait(60 * time.Second)
+	if err != nil || code != 10 || !strings.Contains(c2.Logs(), "FAIL  volume-mount") {
+		t.Errorf("require_mount with an anonymous volume: exit %d %v, want 10 with FAIL volume-mount\n%s", code, err, c2.Logs())
+	}
+}

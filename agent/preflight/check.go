@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -299,10 +300,31 @@ func (r *Result) volumeFix(rt Runtime, vol string) {
 	}
 }
 
+// anonymousVolume is where podman and Docker keep a volume that has no name: the image's
+// VOLUME, when the run command names none. Its directory is a 64-hex id.
+var anonymousVolume = regexp.MustCompile(`/volumes/[0-9a-f]{64}/_data$`)
+
 func checkVolumeMount(cfg *config.Config, sys *System, ms Mounts, rt Runtime) Result {
 	vol := cfg.Volume.Path
 	r := Result{Check: "volume-mount"}
 	if m, ok := ms.At(vol); ok {
+		if anonymousVolume.MatchString(m.Root) {
+			// The image's VOLUME gave it, because the run command named none: it goes with
+			// the container (podman rm -v, --rm, docker-compose down -v).
+			r.Severity = Warn
+			if cfg.Volume.RequireMount {
+				r.Severity = Fail
+			}
+			r.Message = fmt.Sprintf("%s is an anonymous volume (%s): removing the container with -v, running it with --rm or docker-compose down -v deletes the data", vol, m.Root)
+			if cfg.Volume.RequireMount {
+				r.Message += fmt.Sprintf(" (the image sets volume.require_mount in %s)", cfg.File)
+			}
+			r.fix(fixes{
+				Podman: {fmt.Sprintf("name the volume: -v NAME:%s (podman volume create NAME first, or let run create it)", vol), []string{"-v NAME:" + vol}},
+				Docker: {fmt.Sprintf("name the volume: -v NAME:%s", vol), []string{"-v NAME:" + vol}},
+			}, rt)
+			return r
+		}
 		r.Severity, r.Message = Pass, fmt.Sprintf("%s is a mount (%s)", vol, m.FSType)
 		return r
 	}
