@@ -53,26 +53,36 @@ type follower struct {
 	current    *Set
 }
 
-// follow watches secretsDir until ctx is done. A missing directory is not watched (podman and
-// docker secrets do not change while a container runs).
-func (f *follower) follow(ctx context.Context) error {
-	// Not following is never fatal: the values are taken at the next start, as on podman.
-	idle := func() error { <-ctx.Done(); return nil }
+// watch starts watching secretsDir, before the task says it is ready, so that no change
+// after the first resolve is missed. nil: nothing to follow (no directory: podman and docker
+// secrets do not change while a container runs), or it cannot be (said in the log; the values
+// are then taken at the next start).
+func (f *follower) watch() *fsnotify.Watcher {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		f.log.Warn("cannot follow the parameter files; changes are taken at the next start", "path", f.secretsDir, "error", err)
-		return idle()
+		return nil
 	}
-	defer w.Close()
 	if err := w.Add(f.secretsDir); err != nil {
+		w.Close()
 		if errors.Is(err, os.ErrNotExist) {
 			f.log.Debug("no secrets directory to follow", "path", f.secretsDir)
 		} else {
 			f.log.Warn("cannot follow the parameter files; changes are taken at the next start", "path", f.secretsDir, "error", err)
 		}
-		return idle()
+		return nil
 	}
 	f.log.Info("following parameter files", "path", f.secretsDir)
+	return w
+}
+
+// follow applies what changes in secretsDir until ctx is done.
+func (f *follower) follow(ctx context.Context, w *fsnotify.Watcher) error {
+	if w == nil {
+		<-ctx.Done()
+		return nil
+	}
+	defer w.Close()
 	var timer <-chan time.Time
 	for {
 		select {

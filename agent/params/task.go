@@ -67,8 +67,13 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 		start = startWithSystemd
 	}
 	f := &follower{cfg: cfg, env: env, secretsDir: secrets, runtimeDir: dir, start: start, log: log, current: set}
+	w := f.watch()
+	if w != nil {
+		// What changed between the resolve above and the watch is taken now.
+		f.apply(ctx)
+	}
 	done := make(chan error, 1)
-	go func() { done <- f.follow(ctx) }()
+	go func() { done <- f.follow(ctx, w) }()
 	return done, nil
 }
 
