@@ -353,10 +353,14 @@ func (f *forwarder) read(ctx context.Context) error {
 	for {
 		var e Entry
 		var err error
+		got := false
 		if ctx.Err() == nil {
 			e, err = f.src.Next(ctx)
+			got = err == nil
 		}
-		if ctx.Err() != nil {
+		// The stop may come while Next hands out an entry: that entry is written like any
+		// other (reading again here would drop it, and the cursor would move past it).
+		if !got && ctx.Err() != nil {
 			if deadline.IsZero() {
 				deadline = time.Now().Add(f.drainMax)
 			}

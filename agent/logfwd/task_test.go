@@ -443,3 +443,58 @@ func TestLineChunk(t *testing.T) {
 		}
 	}
 }
+
+// cancelingSource returns the journal's entries and cancels the task's context at the moment
+// it hands out entry cancelAt: the agent's SIGTERM arriving while an entry is read.
+type cancelingSource struct {
+	*fakeSource
+	cancelAt int
+	cancel   context.CancelFunc
+	n        int
+}
+
+func (s *cancelingSource) Next(ctx context.Context) (Entry, error) {
+	e, err := s.fakeSource.Next(ctx)
+	if err == nil {
+		s.n++
+		if s.n == s.cancelAt {
+			s.cancel()
+		}
+	}
+	return e, err
+}
+
+// A stop that arrives as an entry is read must not lose that entry: the drain writes it and
+// the rest (TestLogsPodman on systemd 257 lost one line of 30,000 this way).
+func TestStopWhileReadingKeepsTheEntry(t *testing.T) {
+	for _, at := range []int{1, 2, 50} {
+		j := newFakeJournal()
+		for i := 1; i <= 100; i++ {
+			j.add("app.service", fmt.Sprintf("line %d", i))
+		}
+		out := &syncbuf.Buffer{}
+		task := newTestTask(t, j, out, "")
+		ctx, cancel := context.WithCancel(context.Background())
+		task.Source = func(o SourceOptions) (Source, string, error) {
+			s, name, err := j.open(o)
+			return &cancelingSource{fakeSource: s.(*fakeSource), cancelAt: at, cancel: cancel}, name, err
+		}
+		done, err := task.Start(ctx, hclog.NewNullLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got := numbered(out.String())
+		if len(got) != 100 {
+			t.Errorf("stop at entry %d: %d lines written, want all 100 (the drain reads on)", at, len(got))
+		}
+		for i, l := range got {
+			if l != fmt.Sprintf("line %d", i+1) {
+				t.Errorf("stop at entry %d: line %d is %q: the entry read when the stop came is lost", at, i+1, l)
+				break
+			}
+		}
+	}
+}
