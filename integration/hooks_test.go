@@ -565,3 +565,27 @@ func TestHooksOddVolumePathNspawn(t *testing.T) {
 	}
 	stop(t, c)
 }
+
+// A stop during the configure hook is a clean stop (issue 13, item 2): the hook is killed by
+// the shutdown's SIGTERM, which is not its failure; no report names an exit code the
+// container does not have, and the container exits 0. The next start runs the hook again.
+func TestStopDuringConfigureNspawn(t *testing.T) {
+	nspawn.Require(t)
+	files := hookFiles(failingHooksConfig)
+	files["/usr/local/bin/configure"] = "#!/bin/sh\necho 'configure: working'; touch /data/configure-started; sleep 120\n"
+	c := nspawn.Boot(t, nspawn.Options{Files: files, Setup: enableUnits("app.service"), Prepare: true})
+	wikiWaitFor(t, 60*time.Second, "the configure hook running", func() bool {
+		_, err := os.Stat(filepath.Join(c.Volume(), "configure-started"))
+		return err == nil
+	})
+	code, err := c.Stop(60 * time.Second)
+	if err != nil || code != 0 {
+		t.Errorf("stop during the configure hook: exit %d %v, want 0", code, err)
+	}
+	if out := c.Output(); strings.Contains(out, "failed:") || strings.Contains(out, "exits with code 33") {
+		t.Errorf("a clean stop reported a failure:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(c.Volume(), ".appagent/stamps/configure")); err == nil {
+		t.Errorf("the interrupted configure hook left its stamp")
+	}
+}

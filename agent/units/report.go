@@ -2,9 +2,11 @@ package units
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,8 +24,9 @@ type Failure struct {
 	Result, Code, Status string
 	// ExitCode is the container's exit code declared for the unit.
 	ExitCode int
-	// Restarts tells that systemd restarts the unit (Restart= is not "no"), so the container
-	// only exits when the unit keeps failing.
+	// Restarts tells that systemd restarts the unit after this failure (its Restart= policy
+	// covers this kind of failure, WillRestart), so the container only exits when the unit
+	// keeps failing.
 	Restarts bool
 	// Log holds the unit's last journal lines.
 	Log []string
@@ -99,7 +102,14 @@ func (f Failure) Message() string {
 	var b strings.Builder
 	b.WriteString(f.Line())
 	if len(f.Log) > 0 {
-		fmt.Fprintf(&b, "\n  last %d log lines of %s:", len(f.Log), f.Unit)
+		what := fmt.Sprintf("last %d log lines", len(f.Log))
+		for _, l := range f.Log {
+			if l == "…" {
+				what = "error lines and last log lines"
+				break
+			}
+		}
+		fmt.Fprintf(&b, "\n  %s of %s:", what, f.Unit)
 		for _, l := range f.Log {
 			b.WriteString("\n    ")
 			b.WriteString(l)
@@ -116,7 +126,7 @@ type ReportOptions struct {
 	// essential units that are not services, whose failure has no FailureAction=.
 	Exit   bool
 	Env    func(string) string // os.Getenv
-	Lines  int                 // log lines (default 10)
+	Lines  int                 // last log lines shown (default tailLines), besides earlier error lines
 	Stderr io.Writer           // used when the journal cannot be reached
 }
 
@@ -138,14 +148,20 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 		// Not run from ExecStopPost= (OnFailure= of a timer, socket, mount...): ask systemd.
 		result = unitResult(ctx, o.Unit)
 	}
+	// podman stop during the configure hook: the hook is killed by the shutdown's SIGTERM,
+	// which is not its failure; a report would name an exit code the container does not
+	// have (docs/parameters.md: a clean stop reports nothing).
+	if o.Env("EXIT_CODE") == "killed" && (o.Env("EXIT_STATUS") == "TERM" || o.Env("EXIT_STATUS") == "15") && stopping(ctx) {
+		return nil
+	}
 	if o.Exit {
 		defer exitContainer(ctx, o.ExitCode, o.Stderr)
 	}
 	f := Failure{Unit: o.Unit, Result: result, Code: o.Env("EXIT_CODE"), Status: o.Env("EXIT_STATUS"), ExitCode: o.ExitCode}
 	if o.Lines == 0 {
-		o.Lines = 10
+		o.Lines = tailLines
 	}
-	f.Restarts = restarts(ctx, o.Unit)
+	f.Restarts = WillRestart(restartPolicy(ctx, o.Unit), result)
 	invocation := ""
 	if o.Env("SERVICE_RESULT") != "" {
 		// In ExecStopPost= $INVOCATION_ID is the failed unit's run; in an OnFailure= unit it
@@ -175,19 +191,72 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 // stop (ExecStopPost=), which must not hold up a container's shutdown.
 const queryTimeout = 2 * time.Second
 
-// restarts asks systemd whether the unit has a Restart= policy.
-func restarts(ctx context.Context, unit string) bool {
+// restartPolicy asks systemd for the unit's Restart= setting ("" when it cannot say).
+func restartPolicy(ctx context.Context, unit string) string {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property=Restart", "--value", unit).Output()
 	if err != nil {
-		return false
+		return ""
 	}
-	v := strings.TrimSpace(string(out))
-	return v != "" && v != "no"
+	return strings.TrimSpace(string(out))
 }
 
-// lastLines reads the unit's own output of this run (its invocation id) from the journal.
+// stopping tells whether the whole container is stopping: a unit stopped by the shutdown
+// (SIGTERM from systemd itself) has not failed, and the container's exit code is systemd's.
+func stopping(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "systemctl", "is-system-running").Output()
+	return strings.TrimSpace(string(out)) == "stopping"
+}
+
+// maxScan bounds how many of the run's lines the report reads; tailLines and errLines are how
+// many it shows: the last ones, and before them the run's error lines (priority err or
+// worse), which a chatty unit would otherwise push out ("rake aborted!" 40 lines before the
+// end).
+const (
+	maxScan   = 2000
+	tailLines = 20
+	errLines  = 10
+)
+
+// logLine is one journal entry of the failed run.
+type logLine struct {
+	Message  string
+	Priority int
+}
+
+// pickLines keeps the last tail lines and, before them, the last errs error lines, in order;
+// "…" marks lines left out.
+func pickLines(all []logLine, tail, errs int) []string {
+	start := max(len(all)-tail, 0)
+	var early []int
+	for i := start - 1; i >= 0 && len(early) < errs; i-- {
+		if all[i].Priority <= 3 {
+			early = append(early, i)
+		}
+	}
+	var out []string
+	prev := -1
+	add := func(i int) {
+		if i != prev+1 {
+			out = append(out, "…")
+		}
+		out = append(out, all[i].Message)
+		prev = i
+	}
+	for k := len(early) - 1; k >= 0; k-- {
+		add(early[k])
+	}
+	for i := start; i < len(all); i++ {
+		add(i)
+	}
+	return out
+}
+
+// lastLines reads the unit's own output of this run (its invocation id) from the journal: the
+// last lines and the run's error lines (pickLines).
 func lastLines(ctx context.Context, unit, invocation string, n int) []string {
 	ctx, cancel := context.WithTimeout(ctx, 2*queryTimeout)
 	defer cancel()
@@ -196,7 +265,7 @@ func lastLines(ctx context.Context, unit, invocation string, n int) []string {
 	sctx, scancel := context.WithTimeout(ctx, queryTimeout)
 	_ = exec.CommandContext(sctx, "journalctl", "--sync").Run()
 	scancel()
-	args := []string{"--no-pager", "-o", "cat", "-n", fmt.Sprint(n)}
+	args := []string{"--no-pager", "-o", "json", "--output-fields=MESSAGE,PRIORITY", "-n", fmt.Sprint(maxScan)}
 	if invocation != "" {
 		args = append(args, "_SYSTEMD_INVOCATION_ID="+invocation)
 	} else {
@@ -206,13 +275,26 @@ func lastLines(ctx context.Context, unit, invocation string, n int) []string {
 	if err != nil {
 		return nil
 	}
-	var lines []string
+	var all []logLine
 	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		if l != "" && l != "-- No entries --" {
-			lines = append(lines, l)
+		var e struct {
+			Message  json.RawMessage `json:"MESSAGE"`
+			Priority string          `json:"PRIORITY"`
 		}
+		if json.Unmarshal([]byte(l), &e) != nil {
+			continue
+		}
+		var msg string
+		if json.Unmarshal(e.Message, &msg) != nil {
+			msg = "(binary data)" // journalctl writes non-text messages as byte arrays
+		}
+		p, perr := strconv.Atoi(e.Priority)
+		if perr != nil {
+			p = 6
+		}
+		all = append(all, logLine{Message: msg, Priority: p})
 	}
-	return lines
+	return pickLines(all, n, errLines)
 }
 
 // systemdExit names the exit statuses systemd itself uses when it cannot start a unit's

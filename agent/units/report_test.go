@@ -2,6 +2,7 @@ package units
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,31 @@ func TestReportFailureSilentOnSuccess(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("reported a success: %q", out.String())
+	}
+}
+
+// The last lines, and before them the run's error lines a chatty unit pushed out.
+func TestPickLines(t *testing.T) {
+	var all []logLine
+	for i := 1; i <= 50; i++ {
+		p := 6
+		if i == 3 || i == 7 {
+			p = 3
+		}
+		all = append(all, logLine{Message: fmt.Sprintf("l%d", i), Priority: p})
+	}
+	got := strings.Join(pickLines(all, 5, 10), " ")
+	if want := "… l3 … l7 … l46 l47 l48 l49 l50"; got != want {
+		t.Errorf("pickLines = %q, want %q", got, want)
+	}
+	if got := strings.Join(pickLines(all[:4], 5, 10), " "); got != "l1 l2 l3 l4" {
+		t.Errorf("fewer lines than the tail: %q", got)
+	}
+	if got := strings.Join(pickLines(all, 5, 1), " "); got != "… l7 … l46 l47 l48 l49 l50" {
+		t.Errorf("error lines bounded: %q", got)
+	}
+	f := Failure{Unit: "a.service", Result: "exit-code", Code: "exited", Status: "1", ExitCode: 17, Log: pickLines(all, 2, 10)}
+	if m := f.Message(); !strings.Contains(m, "error lines and last log lines of a.service:") {
+		t.Errorf("message: %s", m)
 	}
 }
