@@ -496,3 +496,36 @@ func TestDoctorEveryProblemHasAFix(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorVolumeRecord: the record check passes, fails with the damage and a fix, and is a
+// note (not a failure) before the volume has state.
+func TestDoctorVolumeRecord(t *testing.T) {
+	base := fake{files: map[string]string{"/proc/self/mountinfo": mountsPodmanV2, "/proc/self/status": capsDefault, "/proc/self/cgroup": "0::/\n",
+		"/run/.containerenv": ""}, dirs: map[string]bool{"/data": true, "/data/.appagent": true}, avail: 50 << 30, total: 100 << 30}
+	cfg := testConfig(false)
+	record := func(r Results) Result {
+		for _, x := range r {
+			if x.Check == "volume-record" {
+				return x
+			}
+		}
+		t.Fatalf("no volume-record check:\n%s", dump(r))
+		return Result{}
+	}
+	ok := func() (string, error) { return "the volume is at this image's build B", nil }
+	if r := record(Doctor(context.Background(), cfg, base.system(), DoctorOptions{Units: fakeUnits{state: "running"}, Record: ok})); r.Severity != Pass || r.Message != "the volume is at this image's build B" {
+		t.Errorf("sound: %+v", r)
+	}
+	damaged := func() (string, error) {
+		return "", errors.New("the volume's record /data/.appagent/manifest.json is damaged")
+	}
+	r := record(Doctor(context.Background(), cfg, base.system(), DoctorOptions{Units: fakeUnits{state: "running"}, Record: damaged}))
+	if r.Severity != Fail || !strings.Contains(r.Message, "manifest.json is damaged") || r.Fix == "" {
+		t.Errorf("damaged: %+v", r)
+	}
+	fresh := base
+	fresh.dirs = map[string]bool{"/data": true}
+	if r := record(Doctor(context.Background(), cfg, fresh.system(), DoctorOptions{Units: fakeUnits{state: "running"}, Record: damaged})); r.Severity != Info {
+		t.Errorf("no state yet: %+v", r)
+	}
+}

@@ -34,6 +34,8 @@ type DoctorOptions struct {
 	UnitsErr error
 	// ExtraUnits are appagent's own units that must load (hook units the generator made, …).
 	ExtraUnits []string
+	// Record checks the volume's state files (upgrade.VerifyRecord); nil: not checked.
+	Record func() (string, error)
 }
 
 // Doctor runs Check and the checks that need a running system: systemd's state, the
@@ -52,7 +54,29 @@ func Doctor(ctx context.Context, cfg *config.Config, sys *System, o DoctorOption
 	rs = append(rs, checkIdentity(cfg, sys, rt))
 	rs = append(rs, checkFree(cfg, sys))
 	rs = append(rs, checkLock(cfg, sys))
+	if o.Record != nil {
+		rs = append(rs, checkRecord(cfg, sys, o.Record))
+	}
 	return rs
+}
+
+// checkRecord: the volume's manifest, build id, format and txn can carry the next upgrade.
+// A damaged manifest is otherwise seen only by that upgrade, after the image that wrote it
+// is gone.
+func checkRecord(cfg *config.Config, sys *System, verify func() (string, error)) Result {
+	r := Result{Check: "volume-record"}
+	if _, err := sys.Stat(path.Join(cfg.Volume.Path, upgrade.StateDir)); err != nil {
+		r.Severity, r.Message = Info, fmt.Sprintf("skipped: %s has no %s yet (see volume-mount)", cfg.Volume.Path, upgrade.StateDir)
+		return r
+	}
+	msg, err := verify()
+	if err != nil {
+		r.Severity, r.Message = Fail, err.Error()
+		r.Fix = "restart the container when the volume is at this image's build (init rewrites the manifest from the image); otherwise see docs/volume.md, \"Damaged state\""
+		return r
+	}
+	r.Severity, r.Message = Pass, msg
+	return r
 }
 
 func checkSystemd(ctx context.Context, sys *System, o DoctorOptions) Result {

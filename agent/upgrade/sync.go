@@ -251,6 +251,15 @@ func Sync(o Options) (*Plan, error) {
 	}
 	switch p.Kind {
 	case KindUpToDate:
+		if err := checkRecorded(v, im); err != nil {
+			var damaged *errRecordDamaged
+			if !errors.As(err, &damaged) {
+				return nil, err
+			}
+			if err := repairRecorded(v, im, err, &o); err != nil {
+				return nil, err
+			}
+		}
 		fmt.Fprintf(o.Out, "appagent: volume %s is up to date (build %s, format %d)\n", o.Volume, im.buildID, im.format)
 		return p, nil
 	case KindPopulate:

@@ -217,29 +217,11 @@ func hashReader(r io.Reader) (string, error) {
 
 // readSmall reads a small state file; a missing file gives ("", nil).
 func (v *vfs) readSmall(rel string, max int64) ([]byte, error) {
-	// Never open a device or fifo planted on the volume (opening some devices acts).
-	if st, err := v.lstat(rel); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("%s is not a regular file; remove it", v.abs(rel))
-	}
-	fd, err := v.open(rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", v.abs(rel), err)
-	}
-	f := os.NewFile(uintptr(fd), v.abs(rel))
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	f, _, err := v.openSmall(rel, max)
+	if f == nil || err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("%s is not a regular file; remove it", v.abs(rel))
-	}
-	if st.Size > max { // refused before a byte is read: a sparse file costs nothing
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d this state file may have; it is damaged (move it aside, docs/volume.md)", v.abs(rel), st.Size, max)
-	}
+	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", v.abs(rel), err)
@@ -248,6 +230,37 @@ func (v *vfs) readSmall(rel string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes; it is not appagent's", v.abs(rel), max)
 	}
 	return data, nil
+}
+
+// openSmall opens a state file for reading after checking that it is a regular file of at
+// most max bytes; a missing file gives (nil, 0, nil).
+func (v *vfs) openSmall(rel string, max int64) (*os.File, int64, error) {
+	// Never open a device or fifo planted on the volume (opening some devices acts).
+	if st, err := v.lstat(rel); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, 0, fmt.Errorf("%s is not a regular file; remove it", v.abs(rel))
+	}
+	fd, err := v.open(rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading %s: %w", v.abs(rel), err)
+	}
+	f := os.NewFile(uintptr(fd), v.abs(rel))
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s is not a regular file; remove it", v.abs(rel))
+	}
+	if st.Size > max { // refused before a byte is read: a sparse file costs nothing
+		f.Close()
+		return nil, 0, fmt.Errorf("%s is %d bytes, more than the %d this state file may have; it is damaged (move it aside, docs/volume.md)", v.abs(rel), st.Size, max)
+	}
+	return f, st.Size, nil
 }
 
 // writeFileAtomic replaces rel with data: temp file in the same directory, fsync, rename,

@@ -11,6 +11,7 @@ import (
 	"github.com/appagent/appagent/agent/health"
 	"github.com/appagent/appagent/agent/preflight"
 	"github.com/appagent/appagent/agent/units"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 func cmdDoctor() *command {
@@ -24,7 +25,7 @@ func cmdDoctor() *command {
 		help: `Runs init's preflight checks (tmpfs on /run, writable cgroups, the volume is a mount and takes
 writes) and those that need the running system (systemd's state, units the image needs not
 masked, the stop signal, journald's storage, hostname against the identity parameter, free
-space and the lock on the volume). Prints one line per check: PASS, INFO, WARN or FAIL, with
+space, the lock on the volume, and its state files: a damaged manifest is found here). Prints one line per check: PASS, INFO, WARN or FAIL, with
 the fix for each problem (docs/doctor.md lists every check). On Kubernetes and OpenShift it
 also says what the pod runs with (user namespace, SCC, service account token).
 
@@ -58,6 +59,7 @@ Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
 			if cfg.Hooks.Reconfigure != nil {
 				o.ExtraUnits = append(o.ExtraUnits, units.ReconfigureUnit)
 			}
+			o.Record = func() (string, error) { return upgrade.VerifyRecord(upgrade.Options{Config: cfg}) }
 			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
 			rs := preflight.Doctor(cctx, cfg, preflight.Host(preflight.PID1Env()), o)
