@@ -223,6 +223,69 @@ func TestVolumeLifecycleNspawn(t *testing.T) {
 	if code, err := c5.Wait(60 * time.Second); err != nil || code != int(exitcode.VolumeNewer) {
 		t.Errorf("older image on a newer volume: exit %d %v, want %d\n%s", code, err, exitcode.VolumeNewer, c5.Output())
 	}
+
+	volumeRecordAndDowngrade(t, c3, vol)
+}
+
+// volumeRecordAndDowngrade: on a volume at image v2 (c3's root, stopped): a damaged
+// manifest is found by doctor in the running container and repaired by the next start; a
+// rebuild of v2 (a later build) upgrades the volume, and v2's older build is then refused as
+// a downgrade (code 14) unless the container has APPAGENT_DOWNGRADE=allow.
+func volumeRecordAndDowngrade(t *testing.T, v2 *nspawn.Container, vol string) {
+	manifest := filepath.Join(vol, ".appagent/manifest.json")
+	good, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nspawn.Boot(t, nspawn.Options{Root: v2.Root(), Volume: vol})
+	mustRun(t, c)
+	if err := os.WriteFile(manifest, good[:len(good)/3], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc, _, _, _ := c.Exec("/usr/bin/appagent", "doctor")
+	if !strings.Contains(doc, "FAIL  volume-record") || !strings.Contains(doc, "/data/.appagent/manifest.json is damaged") {
+		t.Errorf("doctor does not report the damaged manifest:\n%s", doc)
+	}
+	c.Stop(60 * time.Second)
+	c = nspawn.Boot(t, nspawn.Options{Root: v2.Root(), Volume: vol})
+	mustRun(t, c)
+	if out := c.Output(); !strings.Contains(out, "manifest.json is damaged") || !strings.Contains(out, "rewritten from this image's copy") {
+		t.Errorf("the start does not say it repaired the manifest:\n%s", out)
+	}
+	if got, _ := os.ReadFile(manifest); string(got) != string(good) {
+		t.Errorf("manifest not restored from the image")
+	}
+	if doc, _, _, _ := c.Exec("/usr/bin/appagent", "doctor"); !strings.Contains(doc, "PASS  volume-record") {
+		t.Errorf("doctor after the repair:\n%s", doc)
+	}
+	c.Stop(60 * time.Second)
+
+	// The build time is in the build id (seconds): the rebuild must be a later second.
+	time.Sleep(1100 * time.Millisecond)
+	files := volFilesV2()
+	files["/etc/app/a.conf"] = "A2.1\n"
+	newer := nspawn.Boot(t, nspawn.Options{Files: files, Prepare: true, Volume: vol})
+	mustRun(t, newer)
+	newer.Stop(60 * time.Second)
+	if got := readVol(t, vol, "etc/app/a.conf"); got != "A2.1\n" {
+		t.Fatalf("the rebuild did not upgrade: a.conf = %q", got)
+	}
+	old := nspawn.Boot(t, nspawn.Options{Root: v2.Root(), Volume: vol})
+	if code, err := old.Wait(60 * time.Second); err != nil || code != int(exitcode.VolumeNewer) || !strings.Contains(old.Output(), "APPAGENT_DOWNGRADE=allow") {
+		t.Errorf("downgrade by default: exit %d %v, want %d naming APPAGENT_DOWNGRADE=allow\n%s", code, err, exitcode.VolumeNewer, old.Output())
+	}
+	if got := readVol(t, vol, "etc/app/a.conf"); got != "A2.1\n" {
+		t.Errorf("a refused downgrade changed a.conf: %q", got)
+	}
+	old = nspawn.Boot(t, nspawn.Options{Root: v2.Root(), Volume: vol, Env: []string{"APPAGENT_DOWNGRADE=allow"}})
+	mustRun(t, old)
+	if !strings.Contains(old.Output(), "warning: this is a downgrade") {
+		t.Errorf("an allowed downgrade does not warn:\n%s", old.Output())
+	}
+	if got := old.MustExec("cat", "/etc/app/a.conf"); got != "A2" {
+		t.Errorf("after the downgrade a.conf = %q, want the older build's", got)
+	}
+	old.Stop(60 * time.Second)
 }
 
 func TestVolumePlantedLinksNspawn(t *testing.T) {

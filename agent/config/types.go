@@ -66,7 +66,17 @@ type Volume struct {
 	// are deleted, except one whose .appagent-new or .appagent-old files are still waiting for
 	// review. 0 keeps all. Unset means DefaultKeepBackups; read it with Backups().
 	KeepBackups *int `yaml:"keep_backups"`
+	// Downgrade is what a start does on a volume last written by a build newer than this
+	// image's: DowngradeRefuse (the default; one start may be allowed with
+	// APPAGENT_DOWNGRADE=allow) or DowngradeAllow (with a warning).
+	Downgrade string `yaml:"downgrade"`
 }
+
+// The values of volume.downgrade.
+const (
+	DowngradeRefuse = "refuse"
+	DowngradeAllow  = "allow"
+)
 
 // DefaultKeepBackups is volume.keep_backups when it is not set.
 const DefaultKeepBackups = 3

@@ -60,6 +60,11 @@ func (c *Config) validate(r *Report) {
 	if k := c.Volume.KeepBackups; k != nil && *k < 0 {
 		errf(0, "volume.keep_backups", "%d is not a number of backups; write 0 to keep all, or how many of the newest to keep (default %d)", *k, DefaultKeepBackups)
 	}
+	switch c.Volume.Downgrade {
+	case "", DowngradeRefuse, DowngradeAllow:
+	default:
+		errf(0, "volume.downgrade", "%q is not a downgrade policy; write %s (the default) or %s", c.Volume.Downgrade, DowngradeRefuse, DowngradeAllow)
+	}
 
 	// Parameters: declarations only. Value checks (defaults included) live in agent/params.
 	seen := map[string]int{}

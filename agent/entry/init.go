@@ -79,10 +79,14 @@ func Init(o Options) (err error) {
 	if os.Getenv(logfwd.EnvFormat) == "" && cfg.Logs.Format == "json" {
 		useJSON()
 	}
+	allowDowngrade, err := upgrade.AllowDowngradeEnv(os.Getenv(upgrade.DowngradeEnv))
+	if err != nil {
+		return err
+	}
 	if o.Plan {
 		// `appagent init --plan`: read-only, no lock (the running container may hold it),
 		// no preflight (it also runs as `podman run --rm IMAGE --plan`, or by exec).
-		p, err := upgrade.PlanVolume(upgrade.Options{Config: cfg, Out: o.Out})
+		p, err := upgrade.PlanVolume(upgrade.Options{Config: cfg, Out: o.Out, AllowDowngrade: allowDowngrade})
 		if err != nil {
 			return err
 		}
@@ -120,7 +124,7 @@ func Init(o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := upgrade.Sync(upgrade.Options{Config: cfg, Out: o.Out}); err != nil {
+	if _, err := upgrade.Sync(upgrade.Options{Config: cfg, Out: o.Out, AllowDowngrade: allowDowngrade}); err != nil {
 		return err
 	}
 	// After the volume is locked and populated: keep the given values for later starts.

@@ -22,7 +22,7 @@ const (
 	Params       Code = 11 // parameters missing or invalid
 	VolumeLocked Code = 12 // another container holds the volume
 	Upgrade      Code = 13 // populating or upgrading the volume failed
-	VolumeNewer  Code = 14 // the volume was written by a newer format than this image knows
+	VolumeNewer  Code = 14 // the volume was written by a newer format or (downgrade refused) build
 	Configure    Code = 15 // the configure (first boot) or reconfigure hook failed (image may declare another)
 	UpgradeHook  Code = 16 // the upgrade hook failed (image may declare another)
 	Essential    Code = 17 // an essential unit failed (image may declare another)
@@ -53,7 +53,7 @@ var Table = []Entry{
 	{Params, "params", "parameters are missing or invalid; nothing was written"},
 	{VolumeLocked, "volume-locked", "another container is using the volume"},
 	{Upgrade, "upgrade", "populating or upgrading the volume failed; the message says where the backup is"},
-	{VolumeNewer, "volume-newer", "the volume was written by a newer image (format) than this one; use the newer image"},
+	{VolumeNewer, "volume-newer", "the volume was written by a newer image than this one (a newer format, or a newer build while volume.downgrade refuses); use the newer image, or allow one downgrade with APPAGENT_DOWNGRADE=allow (docs/volume.md)"},
 	{Configure, "configure-failed", "the first-boot configure hook (or the reconfigure hook) failed (default; the image may declare another code)"},
 	{UpgradeHook, "upgrade-hook-failed", "the upgrade hook failed (default; the image may declare another code)"},
 	{Essential, "essential-failed", "a unit the image marks essential failed (default; the image may declare another code)"},

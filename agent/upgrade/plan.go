@@ -22,13 +22,15 @@ const (
 
 // Plan is what `appagent init` will do to the volume; `--plan` prints it and changes nothing.
 type Plan struct {
-	Kind       string   `json:"kind"`
-	Volume     string   `json:"volume"`
-	FromBuild  string   `json:"from_build,omitempty"`
-	ToBuild    string   `json:"to_build"`
-	FromFormat int      `json:"from_format,omitempty"`
-	ToFormat   int      `json:"to_format"`
-	Resume     bool     `json:"resume,omitempty"` // an interrupted run is redone
+	Kind       string `json:"kind"`
+	Volume     string `json:"volume"`
+	FromBuild  string `json:"from_build,omitempty"`
+	ToBuild    string `json:"to_build"`
+	FromFormat int    `json:"from_format,omitempty"`
+	ToFormat   int    `json:"to_format"`
+	Resume     bool   `json:"resume,omitempty"` // an interrupted run is redone
+	// Downgrade: the volume's build was made after the image's (volume.downgrade decides).
+	Downgrade  bool     `json:"downgrade,omitempty"`
 	Steps      []Step   `json:"steps,omitempty"`
 	Migrations []string `json:"migrations,omitempty"` // executables, in order
 	Backup     string   `json:"backup,omitempty"`     // where changed files are saved (absolute)
@@ -159,6 +161,9 @@ func (p *Plan) WriteText(w io.Writer) {
 		p.Volume, from, p.FromFormat, p.ToBuild, p.ToFormat)
 	if p.Resume {
 		fmt.Fprintln(w, "(an interrupted upgrade is redone)")
+	}
+	if p.Downgrade {
+		fmt.Fprintf(w, "this is a downgrade: build %s was made after build %s (refused unless volume.downgrade is allow or the container has %s=allow)\n", p.FromBuild, p.ToBuild, DowngradeEnv)
 	}
 	if p.Backup != "" {
 		fmt.Fprintf(w, "changed and removed files are backed up first in %s\n", p.Backup)

@@ -29,6 +29,9 @@ type Options struct {
 	Out io.Writer
 	// ProgressEvery is the interval of progress lines (default 2s).
 	ProgressEvery time.Duration
+	// AllowDowngrade: this start may downgrade the volume whatever volume.downgrade says
+	// (DowngradeEnv).
+	AllowDowngrade bool
 }
 
 func (o *Options) defaults() {
@@ -147,6 +150,7 @@ func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
 	if st.Manifest != nil && p.FromBuild == "" {
 		p.FromBuild = st.Manifest.BuildID // an upgrade was interrupted after the manifest
 	}
+	p.Downgrade = isDowngrade(p.FromBuild, im.buildID)
 	if st.Format > im.format {
 		return nil, nil, exitcode.Withf(exitcode.VolumeNewer,
 			"the volume %s has format %d (written by build %s), but this image (build %s) knows format %d at most; run the newer image, or restore the volume from a backup",
@@ -265,6 +269,9 @@ func Sync(o Options) (*Plan, error) {
 	case KindPopulate:
 		return p, doPopulate(v, im, st, p, &o)
 	default:
+		if err := checkDowngrade(p, &o); err != nil {
+			return nil, err
+		}
 		return p, doUpgrade(v, im, st, p, &o)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/appagent/appagent/internal/atomicfile"
 
@@ -60,7 +59,7 @@ func Prepare(root string, cfg *config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m.BuildID = NewBuildID(time.Now())
+	m.BuildID = NewBuildID(timeNow())
 	m.Format = cfg.Volume.Format
 	m.Volume = cfg.Volume.Path
 	data, err := m.Marshal()
