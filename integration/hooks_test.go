@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -588,4 +589,78 @@ func TestStopDuringConfigureNspawn(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.Volume(), ".appagent/stamps/configure")); err == nil {
 		t.Errorf("the interrupted configure hook left its stamp")
 	}
+}
+
+const adoptConfig = `volume:
+  path: /data
+parameters:
+  - name: APP_RELAY
+    description: the mail relay
+    on_change: reconfigure
+  - name: APP_TITLE
+    description: the title
+    default: Wiki
+units:
+  - app.service
+hooks:
+  configure: /usr/local/bin/hook configure
+  reconfigure: /bin/sh -c 'echo "reconfigure changed=$APPAGENT_CHANGED relay=$APP_RELAY" >> /data/reconfigure.log'
+`
+
+// TestAdoptLostStateNspawn: the application's data is on the volume but .appagent is lost
+// (issue 13, item 10). The start refuses with code 19 and changes nothing; with
+// APPAGENT_ADOPT=yes it adopts the volume without running the configure hook again, hands
+// the given relay to the reconfigure hook, and names the parameter that fell back to its
+// default. The next start is an ordinary one.
+func TestAdoptLostStateNspawn(t *testing.T) {
+	nspawn.Require(t)
+	c := nspawn.Boot(t, nspawn.Options{Files: hookFiles(adoptConfig), Setup: enableUnits("app.service"), Prepare: true,
+		Env: []string{"APP_RELAY=mail1", "APP_TITLE=My pages"}})
+	waitRunning(t, c)
+	vol := c.Volume()
+	stop(t, c)
+	if n := lines(t, vol, "configure.log"); n != 1 {
+		t.Fatalf("first boot: configure ran %d times", n)
+	}
+	if err := os.RemoveAll(filepath.Join(vol, ".appagent")); err != nil {
+		t.Fatal(err)
+	}
+
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol, Env: []string{"APP_RELAY=mail2"}})
+	code, err := c.Wait(60 * time.Second)
+	if err != nil || code != int(exitcode.VolumeForeign) || !strings.Contains(c.Output(), "APPAGENT_ADOPT=yes") || !strings.Contains(c.Output(), `"configure.log"`) {
+		t.Fatalf("a volume without its state: exit %d %v, want %d naming APPAGENT_ADOPT=yes and what it holds\n%s", code, err, exitcode.VolumeForeign, c.Output())
+	}
+	if _, err := os.Stat(filepath.Join(vol, ".appagent/manifest.json")); err == nil {
+		t.Errorf("the refused start wrote a manifest")
+	}
+
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol, Env: []string{"APP_RELAY=mail2", "APPAGENT_ADOPT=yes"}})
+	waitRunning(t, c)
+	out := c.Output()
+	if n := lines(t, vol, "configure.log"); n != 1 {
+		t.Errorf("adoption ran the configure hook again (%d runs in all)", n)
+	}
+	if got, _ := os.ReadFile(filepath.Join(vol, "reconfigure.log")); string(got) != "reconfigure changed=APP_RELAY relay=mail2\n" {
+		t.Errorf("reconfigure.log = %q, want the given relay handed to the reconfigure hook", got)
+	}
+	for _, want := range []string{"adopting the volume /data", `adopted volume: APP_TITLE takes the image's default "Wiki"`, "-e APP_TITLE=VALUE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("adoption output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "APP_RELAY takes") {
+		t.Errorf("a given parameter is named as defaulted:\n%s", out)
+	}
+	stop(t, c)
+
+	c = nspawn.Boot(t, nspawn.Options{Root: c.Root(), Volume: vol, Env: []string{"APP_RELAY=mail2"}})
+	waitRunning(t, c)
+	if out := c.Output(); !strings.Contains(out, "is up to date") || strings.Contains(out, "adopt") {
+		t.Errorf("the start after the adoption:\n%s", out)
+	}
+	if n := lines(t, vol, "configure.log"); n != 1 {
+		t.Errorf("configure ran again after the adoption (%d runs)", n)
+	}
+	stop(t, c)
 }

@@ -83,10 +83,14 @@ func Init(o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	allowAdopt, err := upgrade.AllowAdoptEnv(os.Getenv(upgrade.AdoptEnv))
+	if err != nil {
+		return err
+	}
 	if o.Plan {
 		// `appagent init --plan`: read-only, no lock (the running container may hold it),
 		// no preflight (it also runs as `podman run --rm IMAGE --plan`, or by exec).
-		p, err := upgrade.PlanVolume(upgrade.Options{Config: cfg, Out: o.Out, AllowDowngrade: allowDowngrade})
+		p, err := upgrade.PlanVolume(upgrade.Options{Config: cfg, Out: o.Out})
 		if err != nil {
 			return err
 		}
@@ -124,7 +128,9 @@ func Init(o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := upgrade.Sync(upgrade.Options{Config: cfg, Out: o.Out, AllowDowngrade: allowDowngrade}); err != nil {
+	sync := upgrade.Options{Config: cfg, Out: o.Out, AllowDowngrade: allowDowngrade, Adopt: allowAdopt,
+		OnAdopt: func() error { return params.Adopt(cfg, set, o.Out) }}
+	if _, err := upgrade.Sync(sync); err != nil {
 		return err
 	}
 	// After the volume is locked and populated: keep the given values for later starts.

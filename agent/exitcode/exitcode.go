@@ -27,10 +27,12 @@ const (
 	UpgradeHook  Code = 16 // the upgrade hook failed (image may declare another)
 	Essential    Code = 17 // an essential unit failed (image may declare another)
 	ParamChanged Code = 18 // a parameter changed and the image refuses changes
-	Starting     Code = 20 // status: still starting
-	Degraded     Code = 21 // status: running, but a non-essential unit failed
-	Failed       Code = 22 // status: failed or stopping
-	NotAvailable Code = 23 // status: could not reach systemd or the agent
+	// VolumeForeign: the volume holds files but no appagent state, and adoption was not asked for
+	VolumeForeign Code = 19
+	Starting      Code = 20 // status: still starting
+	Degraded      Code = 21 // status: running, but a non-essential unit failed
+	Failed        Code = 22 // status: failed or stopping
+	NotAvailable  Code = 23 // status: could not reach systemd or the agent
 	// SystemdExited is systemd's own code when it cannot start ("Exiting PID 1"); appagent
 	// never uses it, but a container that ends with it ended this way.
 	SystemdExited Code = 255
@@ -58,6 +60,7 @@ var Table = []Entry{
 	{UpgradeHook, "upgrade-hook-failed", "the upgrade hook failed (default; the image may declare another code)"},
 	{Essential, "essential-failed", "a unit the image marks essential failed (default; the image may declare another code)"},
 	{ParamChanged, "param-changed", "a parameter differs from the stored value and the image refuses changes"},
+	{VolumeForeign, "volume-foreign", "the volume holds files but no appagent state (hand-made, its .appagent lost, or the wrong volume); start once with APPAGENT_ADOPT=yes to adopt it (docs/volume.md)"},
 	{Starting, "starting", "`status`: the container is still starting"},
 	{Degraded, "degraded", "`status`: running, but a non-essential unit failed"},
 	{Failed, "failed", "`status`: failed (an essential unit or hook failed) or stopping"},

@@ -20,7 +20,7 @@ func exitCodesDoc() string {
 One table for every appagent command and for the container itself. A code is never reused
 for another meaning: probes, orchestrators and scripts depend on them.
 
-- ` + "`appagent init`" + ` (the container's entrypoint) exits with 3, 10-14 or 18 before systemd
+- ` + "`appagent init`" + ` (the container's entrypoint) exits with 3, 10-14, 18 or 19 before systemd
   starts (2 for a bad flag, 1 for anything unforeseen); the message on the container's stdout
   (` + "`podman logs`" + `) says what and how to fix it.
 - Once systemd runs, a failed hook or essential unit makes the container exit with 15, 16 or 17

@@ -109,6 +109,10 @@ func Store(volume string, set *Set) error {
 // names the same files in its hook units.
 const StampsDir = StateDir + "/stamps"
 
+// ConfiguredStamp is the configure hook's stamp: the volume's application data is set up,
+// the hook does not run again.
+const ConfiguredStamp = "configure"
+
 // ReconfigurePending is the stamp that asks for the reconfigure hook. It is an
 // EnvironmentFile for the hook: APPAGENT_CHANGED="NAME1 NAME2". The hook unit removes it
 // after success, so a failed reconfigure is tried again at the next start.

@@ -159,7 +159,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 		return fmt.Sprintf("%s stamp --dir %s %s", Binary, execArg(stamps), strings.Join(args, " "))
 	}
 	if hasConfigure {
-		set := []string{"--remove", params.ReconfigurePending, "configure"}
+		set := []string{"--remove", params.ReconfigurePending, params.ConfiguredStamp}
 		if buildID != "" {
 			// The configure hook sets up the volume for this build: the upgrade hook of the
 			// same build must not run after it on the first start.
@@ -175,7 +175,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 			desc = "appagent: mark the volume configured"
 		}
 		hook(ConfigureUnit, what, desc, h.Configure, exitcode.Configure, nil,
-			"ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, "configure")), "", stampCmd(set...))
+			"ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, params.ConfiguredStamp)), "", stampCmd(set...))
 	}
 	if hasUpgrade {
 		what := "# The upgrade hook: runs once per new image build on a volume configured by an earlier build.\n" +

@@ -30,7 +30,9 @@ type Plan struct {
 	ToFormat   int    `json:"to_format"`
 	Resume     bool   `json:"resume,omitempty"` // an interrupted run is redone
 	// Downgrade: the volume's build was made after the image's (volume.downgrade decides).
-	Downgrade  bool     `json:"downgrade,omitempty"`
+	Downgrade bool `json:"downgrade,omitempty"`
+	// Adopt: the volume has files but no appagent state (AdoptEnv decides).
+	Adopt      bool     `json:"adopt,omitempty"`
 	Steps      []Step   `json:"steps,omitempty"`
 	Migrations []string `json:"migrations,omitempty"` // executables, in order
 	Backup     string   `json:"backup,omitempty"`     // where changed files are saved (absolute)
@@ -161,6 +163,9 @@ func (p *Plan) WriteText(w io.Writer) {
 		p.Volume, from, p.FromFormat, p.ToBuild, p.ToFormat)
 	if p.Resume {
 		fmt.Fprintln(w, "(an interrupted upgrade is redone)")
+	}
+	if p.Adopt {
+		fmt.Fprintf(w, "this is an adoption: the volume has files but no appagent state (refused unless the container has %s=yes; the configure hook then counts as done)\n", AdoptEnv)
 	}
 	if p.Downgrade {
 		fmt.Fprintf(w, "this is a downgrade: build %s was made after build %s (refused unless volume.downgrade is allow or the container has %s=allow)\n", p.FromBuild, p.ToBuild, DowngradeEnv)

@@ -32,6 +32,11 @@ type Options struct {
 	// AllowDowngrade: this start may downgrade the volume whatever volume.downgrade says
 	// (DowngradeEnv).
 	AllowDowngrade bool
+	// Adopt: this start may adopt a volume with files but no appagent state (AdoptEnv).
+	Adopt bool
+	// OnAdopt runs once an adoption is allowed, before the volume changes (init records
+	// that the configure hook is done and which parameters the application already has).
+	OnAdopt func() error
 }
 
 func (o *Options) defaults() {
@@ -191,6 +196,7 @@ func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
 		return p, st, nil
 	}
 	p.Kind = KindUpgrade
+	p.Adopt = st.Manifest == nil
 	if p.FromFormat == 0 {
 		if st.Manifest != nil {
 			// appagent writes the format before the manifest, so someone removed it; guessing
@@ -270,6 +276,9 @@ func Sync(o Options) (*Plan, error) {
 		return p, doPopulate(v, im, st, p, &o)
 	default:
 		if err := checkDowngrade(p, &o); err != nil {
+			return nil, err
+		}
+		if err := checkAdopt(v, p, &o); err != nil {
 			return nil, err
 		}
 		return p, doUpgrade(v, im, st, p, &o)

@@ -515,9 +515,26 @@ func TestAdoptVolumeWithoutManifest(t *testing.T) {
 	os.MkdirAll(vol+"/etc/app", 0o755)
 	write(t, vol+"/etc/app/a.conf", "A-hand")
 	write(t, vol+"/etc/app/b.conf", "B1")
-	p, out, err := syncVol(t, root1, vol, cfg1)
-	if err != nil || p.Kind != KindUpgrade {
-		t.Fatalf("adopt: %+v %v\n%s", p, err, out)
+	// Not without consent: nothing changes, the code is 19, the message names the fix.
+	_, out, err := syncVol(t, root1, vol, cfg1)
+	if exitcode.Of(err) != exitcode.VolumeForeign || !strings.Contains(err.Error(), AdoptEnv+"=yes") || !strings.Contains(err.Error(), `holds files ("etc")`) {
+		t.Fatalf("adoption without consent: code %d %v\n%s", exitcode.Of(err), err, out)
+	}
+	noFile(t, vol+"/etc/app/a.conf.appagent-new")
+	if pl, err := PlanVolume(Options{Config: cfg1, Root: root1, Volume: vol}); err != nil || !pl.Adopt {
+		t.Errorf("plan: %+v %v", pl, err)
+	}
+	adopted := 0
+	var o bytes.Buffer
+	p, err := Sync(Options{Config: cfg1, Root: root1, Volume: vol, Out: &o, Adopt: true, OnAdopt: func() error {
+		if _, err := os.Stat(vol + "/etc/app/a.conf.appagent-new"); err == nil {
+			t.Error("OnAdopt ran after the volume changed")
+		}
+		adopted++
+		return nil
+	}})
+	if err != nil || p.Kind != KindUpgrade || adopted != 1 || !strings.Contains(o.String(), "adopting the volume") {
+		t.Fatalf("adopt: %+v %v (OnAdopt ran %d times)\n%s", p, err, adopted, o.String())
 	}
 	if got := read(t, vol+"/etc/app/a.conf"); got != "A-hand" {
 		t.Errorf("a.conf = %q", got)

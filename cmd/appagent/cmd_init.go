@@ -29,10 +29,11 @@ docs/runtimes.md for its flags.
 
 Before systemd runs it checks that the runtime can run systemd (and says which flag fixes it
 when not), validates the parameters (every problem at once, nothing written), locks the volume,
-populates it from the template or upgrades it, keeps the container's stdout for the agent's
+populates it from the template or upgrades it (a downgrade only with APPAGENT_DOWNGRADE=allow,
+a volume with files but no appagent state only with APPAGENT_ADOPT=yes), keeps the container's stdout for the agent's
 log forwarding, and then execs systemd so that systemd is PID 1.`,
 		exits: []exitcode.Code{exitcode.Usage, exitcode.Config, exitcode.Preflight, exitcode.Params, exitcode.VolumeLocked,
-			exitcode.Upgrade, exitcode.VolumeNewer, exitcode.ParamChanged},
+			exitcode.Upgrade, exitcode.VolumeNewer, exitcode.ParamChanged, exitcode.VolumeForeign},
 		anyArgs: true, // a base image's CMD (Debian's "bash") is appended to the ENTRYPOINT
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&o.Config, "config", config.DefaultPath, "the image's declaration")
