@@ -151,7 +151,10 @@ func (f *fakeSystemd) Units(ctx context.Context, names []string) ([]UnitProps, [
 	return ps, errs
 }
 func (f *fakeSystemd) Failed(context.Context) ([]string, error) { return f.failed, nil }
-func (f *fakeSystemd) Close()                                   {}
+func (f *fakeSystemd) Properties(context.Context, string, []string) (map[string]string, error) {
+	return nil, nil
+}
+func (f *fakeSystemd) Close() {}
 
 // testWorld is a volume with an upgrade record and published parameters.
 func testWorld(t *testing.T) (*config.Config, Paths) {

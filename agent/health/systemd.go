@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,8 @@ type Systemd interface {
 	Units(ctx context.Context, names []string) ([]UnitProps, []error)
 	// Failed lists every unit in the failed state.
 	Failed(ctx context.Context) ([]string, error)
+	// Properties reads a service's properties, rendered as `systemctl show` prints them.
+	Properties(ctx context.Context, unit string, names []string) (map[string]string, error)
 	Close()
 }
 
@@ -188,4 +191,51 @@ type ForDoctor struct{ Systemd }
 func (d ForDoctor) LoadState(ctx context.Context, unit string) (string, error) {
 	p, err := d.Unit(ctx, unit)
 	return p.LoadState, err
+}
+
+func (d ForDoctor) ExitStatus(ctx context.Context, unit string) (int32, error) {
+	p, err := d.Unit(ctx, unit)
+	return p.ExecMainStatus, err
+}
+
+// Properties reads a service's properties, rendered as `systemctl show` prints the simple
+// ones: yes/no, strings, space-separated string lists; a list of structures as "set" when
+// it has entries. A property this systemd does not have is left out.
+func (s *dbusSystemd) Properties(ctx context.Context, unit string, names []string) (map[string]string, error) {
+	obj := s.conn.Object("org.freedesktop.systemd1", UnitPath(unit))
+	calls := make([]*dbus.Call, len(names))
+	for i, n := range names {
+		calls[i] = obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, "org.freedesktop.systemd1.Service", n)
+	}
+	out := map[string]string{}
+	for i, c := range calls {
+		<-c.Done
+		var v dbus.Variant
+		if err := c.Store(&v); err != nil {
+			continue
+		}
+		out[names[i]] = showValue(v.Value())
+	}
+	return out, nil
+}
+
+func showValue(v any) string {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	case string:
+		return x
+	case []string:
+		return strings.Join(x, " ")
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice {
+		if rv.Len() > 0 {
+			return "set"
+		}
+		return ""
+	}
+	return fmt.Sprint(v)
 }

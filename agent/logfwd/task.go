@@ -96,6 +96,10 @@ func ContainerEnv(path string) (map[string]string, error) {
 type Task struct {
 	// ConfigPath is the image's declaration (default config.DefaultPath).
 	ConfigPath string
+	// Explain, when set, is asked about systemd's messages of a unit's failed process
+	// (Explains); a non-empty answer is forwarded right after that message as appagent's own
+	// error line. The agent sets it to units.ExplainExit.
+	Explain func(unit string, status int) string
 	// EnvPath is where the container's environment is read (default /proc/1/environ).
 	EnvPath string
 	// CursorFile (default DefaultCursorFile).
@@ -243,7 +247,7 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	}
 
 	f := &forwarder{src: src, out: out, settings: settings, q: newQueue(t.QueueBytes),
-		cursorFile: t.CursorFile, log: log, drainIdle: t.DrainIdle, drainMax: t.DrainMax}
+		cursorFile: t.CursorFile, log: log, drainIdle: t.DrainIdle, drainMax: t.DrainMax, explain: t.Explain}
 	go func() { done <- f.run(ctx) }()
 	return done, nil
 }
@@ -295,6 +299,8 @@ type forwarder struct {
 	cursorFile          string
 	log                 hclog.Logger
 	drainIdle, drainMax time.Duration
+	explain             func(unit string, status int) string
+	explained           map[string]bool // units already explained in this run
 }
 
 func (f *forwarder) run(ctx context.Context) error {
@@ -386,10 +392,54 @@ func (f *forwarder) read(ctx context.Context) error {
 			buf = f.settings.Format.Append(buf[:0], &e)
 			it.data = append([]byte(nil), buf...)
 		}
+		if x, ok := f.explanation(&e); ok && f.settings.Filter.Match(&x) {
+			// In the same item: written with the message, under its cursor.
+			it.data = f.settings.Format.Append(it.data, &x)
+		}
 		if !f.q.push(it) {
 			return nil // the writer gave up (stdout blocked at stop)
 		}
 	}
+}
+
+// explanation is appagent's line about systemd's message e, when Explain has one: the
+// failure report cannot say it when the unit's own failure keeps its ExecStopPost= from
+// running (226/NAMESPACE with DynamicUser=), and non-essential units have no report.
+func (f *forwarder) explanation(e *Entry) (Entry, bool) {
+	if f.explain == nil || e.PID != 1 || e.Unit == "" || f.explained[e.Unit] {
+		return Entry{}, false
+	}
+	status, ok := ExitStatus(e.Message)
+	if !ok {
+		return Entry{}, false
+	}
+	why := f.explain(e.Unit, status)
+	if why == "" {
+		return Entry{}, false
+	}
+	if f.explained == nil {
+		f.explained = map[string]bool{}
+	}
+	f.explained[e.Unit] = true
+	return Entry{Time: e.Time, Unit: e.Unit, Identifier: "appagent", Priority: 3,
+		Message: []byte(e.Unit + ": status " + strconv.Itoa(status) + ": " + why)}, true
+}
+
+// ExitStatus finds the exit status in systemd's "Main process exited, code=exited,
+// status=226/NAMESPACE" (and "Control process exited, …"), the wording since systemd 236.
+func ExitStatus(msg []byte) (int, bool) {
+	const code = "process exited, code=exited, status="
+	i := bytes.Index(msg, []byte(code))
+	if i < 0 {
+		return 0, false
+	}
+	rest := msg[i+len(code):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	v, err := strconv.Atoi(string(rest[:n]))
+	return v, err == nil
 }
 
 // atomicWrite is the most a write(2) may carry without splitting a line: PIPE_BUF, the size

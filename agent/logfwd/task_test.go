@@ -498,3 +498,57 @@ func TestStopWhileReadingKeepsTheEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainFollowsSystemdMessage: systemd's "status=226/NAMESPACE" about a unit is followed
+// by appagent's explanation, once per unit; other statuses and other senders get none.
+func TestExplainFollowsSystemdMessage(t *testing.T) {
+	j := newFakeJournal()
+	add := func(unit string, pid int, msg string) {
+		j.mu.Lock()
+		n := len(j.entries)
+		j.entries = append(j.entries, Entry{Cursor: fmt.Sprintf("s=%d", n), Time: t0.Add(time.Duration(n) * time.Millisecond),
+			Unit: unit, Identifier: "systemd", PID: pid, Priority: 5, Message: []byte(msg)})
+		close(j.changed)
+		j.changed = make(chan struct{})
+		j.mu.Unlock()
+	}
+	add("a.service", 1, "a.service: Main process exited, code=exited, status=226/NAMESPACE")
+	add("a.service", 1, "a.service: Control process exited, code=exited, status=226/NAMESPACE")
+	add("b.service", 1, "b.service: Main process exited, code=exited, status=1/FAILURE")
+	add("c.service", 42, "c.service: Main process exited, code=exited, status=226/NAMESPACE")
+	add("d.service", 1, "last")
+	out := &syncbuf.Buffer{}
+	task := newTestTask(t, j, out, "")
+	var asked []string
+	task.Explain = func(unit string, status int) string {
+		asked = append(asked, fmt.Sprintf("%s %d", unit, status))
+		if status == 226 {
+			return "the why"
+		}
+		return ""
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := task.Start(ctx, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the last line", func() bool { return strings.Contains(out.String(), "last") })
+	cancel()
+	<-done
+	got := out.String()
+	if n := strings.Count(got, "a.service: status 226: the why"); n != 1 {
+		t.Errorf("explanation written %d times, want once:\n%s", n, got)
+	}
+	lines := strings.Split(got, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "systemd[1]: a.service: Main process exited") && (i+1 >= len(lines) || !strings.Contains(lines[i+1], "appagent") || !strings.Contains(lines[i+1], "the why")) {
+			t.Errorf("the explanation does not follow systemd's line:\n%s", got)
+		}
+	}
+	if strings.Contains(got, "b.service: status") || strings.Contains(got, "c.service: status") {
+		t.Errorf("explained what it should not:\n%s", got)
+	}
+	if fmt.Sprint(asked) != "[a.service 226 b.service 1]" {
+		t.Errorf("asked %v", asked)
+	}
+}

@@ -289,9 +289,12 @@ func TestDetectRuntime(t *testing.T) {
 }
 
 type fakeUnits struct {
-	state string
-	load  map[string]string
-	err   error
+	state  string
+	load   map[string]string
+	err    error
+	failed []string
+	status map[string]int32
+	props  map[string]map[string]string
 }
 
 func (u fakeUnits) SystemState(context.Context) (string, error) { return u.state, u.err }
@@ -301,7 +304,18 @@ func (u fakeUnits) LoadState(_ context.Context, n string) (string, error) {
 	}
 	return "loaded", nil
 }
-func (u fakeUnits) Failed(context.Context) ([]string, error) { return []string{"x.service"}, nil }
+func (u fakeUnits) Failed(context.Context) ([]string, error) {
+	if u.failed != nil {
+		return u.failed, nil
+	}
+	return []string{"x.service"}, nil
+}
+func (u fakeUnits) ExitStatus(_ context.Context, unit string) (int32, error) {
+	return u.status[unit], nil
+}
+func (u fakeUnits) Properties(_ context.Context, unit string, _ []string) (map[string]string, error) {
+	return u.props[unit], nil
+}
 
 func TestDoctor(t *testing.T) {
 	base := fake{files: map[string]string{"/proc/self/mountinfo": mountsPodmanV2, "/proc/self/status": capsDefault, "/proc/self/cgroup": "0::/\n",
@@ -527,5 +541,44 @@ func TestDoctorVolumeRecord(t *testing.T) {
 	fresh.dirs = map[string]bool{"/data": true}
 	if r := record(Doctor(context.Background(), cfg, fresh.system(), DoctorOptions{Units: fakeUnits{state: "running"}, Record: damaged})); r.Severity != Info {
 		t.Errorf("no state yet: %+v", r)
+	}
+}
+
+// TestDoctorNamespaces: where mount namespaces cannot be made, a unit that failed with 226 is
+// a failure naming its settings, a declared unit that needs one a warning, and none a note.
+func TestDoctorNamespaces(t *testing.T) {
+	base := fake{files: map[string]string{"/proc/self/mountinfo": mountsPodmanV2, "/proc/self/status": capsDefault, "/proc/self/cgroup": "0::/\n",
+		"/run/.containerenv": ""}, dirs: map[string]bool{"/data": true}, avail: 50 << 30, total: 100 << 30}
+	cfg := testConfig(false)
+	cfg.Units = []config.Unit{{Name: "app.service"}, {Name: "web.service"}}
+	find := func(rs Results) Result {
+		for _, r := range rs {
+			if r.Check == "namespaces" {
+				return r
+			}
+		}
+		t.Fatalf("no namespaces check:\n%s", dump(rs))
+		return Result{}
+	}
+	run := func(ns error, u fakeUnits) Result {
+		sys := base.system()
+		sys.MountNamespace = func() error { return ns }
+		return find(Doctor(context.Background(), cfg, sys, DoctorOptions{Units: u}))
+	}
+	eperm := syscall.EPERM
+	if r := run(nil, fakeUnits{state: "running"}); r.Severity != Pass {
+		t.Errorf("namespaces available: %+v", r)
+	}
+	r := run(eperm, fakeUnits{state: "degraded", failed: []string{"x.service"}, status: map[string]int32{"x.service": 226},
+		props: map[string]map[string]string{"x.service": {"DynamicUser": "yes", "PrivateTmp": "yes"}}})
+	if r.Severity != Fail || !strings.Contains(r.Message, "x.service (DynamicUser=yes) failed with 226/NAMESPACE") || !strings.Contains(r.Fix, "SYS_ADMIN") {
+		t.Errorf("a unit failed with 226: %+v", r)
+	}
+	r = run(eperm, fakeUnits{state: "running", failed: []string{}, props: map[string]map[string]string{"web.service": {"BindPaths": "set"}, "app.service": {"PrivateTmp": "yes"}}})
+	if r.Severity != Warn || !strings.Contains(r.Message, "web.service (BindPaths=set)") || strings.Contains(r.Message, "app.service") {
+		t.Errorf("a declared unit needs one: %+v", r)
+	}
+	if r := run(eperm, fakeUnits{state: "running", failed: []string{}}); r.Severity != Info || !strings.Contains(r.Message, "operation not permitted") {
+		t.Errorf("no unit needs one: %+v", r)
 	}
 }

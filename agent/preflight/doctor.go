@@ -25,6 +25,10 @@ type Units interface {
 	LoadState(ctx context.Context, unit string) (string, error)
 	// Failed lists the units in the failed state.
 	Failed(ctx context.Context) ([]string, error)
+	// ExitStatus is a service's ExecMainStatus (226 is systemd's NAMESPACE).
+	ExitStatus(ctx context.Context, unit string) (int32, error)
+	// Properties reads a service's properties as `systemctl show` prints them.
+	Properties(ctx context.Context, unit string, names []string) (map[string]string, error)
 }
 
 // DoctorOptions configure Doctor.
@@ -49,6 +53,9 @@ func Doctor(ctx context.Context, cfg *config.Config, sys *System, o DoctorOption
 	}
 	rs = append(rs, checkSystemd(ctx, sys, o))
 	rs = append(rs, checkUnits(ctx, cfg, o))
+	if sys.MountNamespace != nil {
+		rs = append(rs, checkNamespaces(ctx, cfg, sys, o))
+	}
 	rs = append(rs, checkStopSignal(rt))
 	rs = append(rs, checkJournal(cfg, sys))
 	rs = append(rs, checkIdentity(cfg, sys, rt))

@@ -35,6 +35,8 @@ type System struct {
 	Hostname func() (string, error)
 	// Glob is filepath.Glob.
 	Glob func(pattern string) ([]string, error)
+	// MountNamespace tries to start a process in a new mount namespace (nil: not probed).
+	MountNamespace func() error
 }
 
 // Host returns the System of this process. env reads the container's environment; nil means
@@ -56,8 +58,9 @@ func Host(env func(string) string) *System {
 			}
 			return st.Bavail * uint64(st.Bsize), st.Blocks * uint64(st.Bsize), nil
 		},
-		Hostname: os.Hostname,
-		Glob:     filepath.Glob,
+		Hostname:       os.Hostname,
+		Glob:           filepath.Glob,
+		MountNamespace: mountNamespace,
 	}
 }
 

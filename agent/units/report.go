@@ -28,6 +28,8 @@ type Failure struct {
 	// covers this kind of failure, WillRestart), so the container only exits when the unit
 	// keeps failing.
 	Restarts bool
+	// Why explains a failure that systemd's status alone leaves a riddle (226/NAMESPACE).
+	Why string
 	// Log holds the unit's last journal lines.
 	Log []string
 }
@@ -101,6 +103,10 @@ func orDash(s string) string {
 func (f Failure) Message() string {
 	var b strings.Builder
 	b.WriteString(f.Line())
+	if f.Why != "" {
+		b.WriteString("\n  why: ")
+		b.WriteString(f.Why)
+	}
 	if len(f.Log) > 0 {
 		what := fmt.Sprintf("last %d log lines", len(f.Log))
 		for _, l := range f.Log {
@@ -162,6 +168,9 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 		o.Lines = tailLines
 	}
 	f.Restarts = WillRestart(restartPolicy(ctx, o.Unit), result)
+	if f.Code == "exited" && f.Status == NamespaceStatus {
+		f.Why = namespaceWhy(sandboxSettings(ctx, o.Unit))
+	}
 	invocation := ""
 	if o.Env("SERVICE_RESULT") != "" {
 		// In ExecStopPost= $INVOCATION_ID is the failed unit's run; in an OnFailure= unit it
@@ -200,6 +209,23 @@ func restartPolicy(ctx context.Context, unit string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// sandboxSettings asks systemd which of the unit's settings need a mount namespace.
+func sandboxSettings(ctx context.Context, unit string) []string {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property="+strings.Join(SandboxProperties, ","), unit).Output()
+	if err != nil {
+		return nil
+	}
+	props := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			props[k] = v
+		}
+	}
+	return Sandboxing(props)
 }
 
 // stopping tells whether the whole container is stopping: a unit stopped by the shutdown

@@ -24,7 +24,7 @@ func cmdDoctor() *command {
 		summary: "check the runtime and the running system, with a fix for each problem",
 		help: `Runs init's preflight checks (tmpfs on /run, writable cgroups, the volume is a mount and takes
 writes) and those that need the running system (systemd's state, units the image needs not
-masked, the stop signal, journald's storage, hostname against the identity parameter, free
+masked, whether units can have the mount namespace their sandboxing needs, the stop signal, journald's storage, hostname against the identity parameter, free
 space, the lock on the volume, and its state files: a damaged manifest is found here). Prints one line per check: PASS, INFO, WARN or FAIL, with
 the fix for each problem (docs/doctor.md lists every check). On Kubernetes and OpenShift it
 also says what the pod runs with (user namespace, SCC, service account token).

@@ -4,14 +4,17 @@ import (
 	"context"
 	"flag"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/health"
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/service"
+	"github.com/appagent/appagent/agent/units"
 	"github.com/appagent/appagent/agent/upgrade"
 )
 
@@ -60,7 +63,7 @@ func agentTasks(log hclog.Logger) []service.Task {
 	// The volume lock next: the volume stays this container's while the agent runs, even if
 	// the keeper (which holds init's lock) is killed.
 	// The checks last: they only read the application.
-	return []service.Task{&logfwd.Task{}, &upgrade.LockTask{}, &params.Task{}, &checks.Task{}}
+	return []service.Task{&logfwd.Task{Explain: explainExit}, &upgrade.LockTask{}, &params.Task{}, &checks.Task{}}
 }
 
 func envOr(name, def string) string {
@@ -68,4 +71,19 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// explainExit is the log forwarder's explanation of a unit's exit status (units.ExplainExit),
+// with the unit's settings read over D-Bus.
+func explainExit(unit string, status int) string {
+	return units.ExplainExit(unit, status, func(unit string, names []string) (map[string]string, error) {
+		sd, err := health.Dial()
+		if err != nil {
+			return nil, err
+		}
+		defer sd.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return sd.Properties(ctx, unit, names)
+	})
 }

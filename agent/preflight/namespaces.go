@@ -1,0 +1,88 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/units"
+)
+
+// mountNamespace starts a process in a new mount namespace (this binary, printing its help
+// to nowhere): the same clone(CLONE_NEWNS) systemd makes for a sandboxed unit, refused
+// without CAP_SYS_ADMIN or by a seccomp profile.
+func mountNamespace() error {
+	cmd := exec.Command("/proc/self/exe", "help")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	_ = cmd.Wait() // its exit status does not matter: the clone succeeded
+	return nil
+}
+
+// checkNamespaces: can units have their own mount namespace, and does a unit need one?
+func checkNamespaces(ctx context.Context, cfg *config.Config, sys *System, o DoctorOptions) Result {
+	r := Result{Check: "namespaces"}
+	err := sys.MountNamespace()
+	if err == nil {
+		r.Severity, r.Message = Pass, "units can have their own mount namespace (DynamicUser=, PrivateTmp=, ProtectSystem= and the like work)"
+		return r
+	}
+	cannot := fmt.Sprintf("this container cannot create mount namespaces (%v: it lacks CAP_SYS_ADMIN, which podman and Docker drop by default)", err)
+	if o.Units == nil {
+		r.Severity = Info
+		r.Message = cannot + "; units with DynamicUser=, BindPaths=, TemporaryFileSystem= or RootDirectory= will fail with 226/NAMESPACE, others run without PrivateTmp=, ProtectSystem= and the like"
+		r.Fix = units.NamespaceFix
+		return r
+	}
+	failed, _ := o.Units.Failed(ctx)
+	var broken []string
+	for _, u := range failed {
+		if st, err := o.Units.ExitStatus(ctx, u); err == nil && st == 226 {
+			broken = append(broken, withSettings(ctx, o.Units, u))
+		}
+	}
+	if len(broken) > 0 {
+		r.Severity = Fail
+		r.Message = fmt.Sprintf("%s failed with 226/NAMESPACE: %s", strings.Join(broken, "; "), cannot)
+		r.Fix = units.NamespaceFix
+		return r
+	}
+	var atRisk []string
+	for _, u := range cfg.Units {
+		if s := settings(ctx, o.Units, u.Name); len(s) > 0 {
+			atRisk = append(atRisk, u.Name+" ("+strings.Join(s, ", ")+")")
+		}
+	}
+	sort.Strings(atRisk)
+	if len(atRisk) > 0 {
+		r.Severity = Warn
+		r.Message = fmt.Sprintf("%s, which %s need: they fail with 226/NAMESPACE when they start", cannot, strings.Join(atRisk, "; "))
+		r.Fix = units.NamespaceFix
+		return r
+	}
+	r.Severity = Info
+	r.Message = cannot + "; no unit of the image needs one (systemd runs units without their PrivateTmp=, ProtectSystem= and the like)"
+	return r
+}
+
+func settings(ctx context.Context, u Units, unit string) []string {
+	props, err := u.Properties(ctx, unit, units.SandboxProperties)
+	if err != nil {
+		return nil
+	}
+	return units.Sandboxing(props)
+}
+
+func withSettings(ctx context.Context, u Units, unit string) string {
+	if s := settings(ctx, u, unit); len(s) > 0 {
+		return unit + " (" + strings.Join(s, ", ") + ")"
+	}
+	return unit
+}
