@@ -440,6 +440,15 @@ func wikiCheckLogs(t *testing.T, c *container) {
 		t.Errorf("podman logs lacks MariaDB's (mariadbd: ready for connections) or Apache's (apache2-access: GET /mediawiki/) lines; last lines:\n%s\nthe agent's journal:\n%s",
 			wikiTail(logs, 40), wikiTail(agent, 40))
 	}
+	// Debian's tmpfiles.d rule for /root/.ssh (a volume path) was moved onto the volume by
+	// prepare: no "is not a directory" at boot, and its mode applies to the data.
+	tmp, _, _, _ := c.Exec("journalctl", "-o", "cat", "--no-pager", "-u", "systemd-tmpfiles-setup.service")
+	if strings.Contains(tmp+logs, "already exists and is not a directory") {
+		t.Errorf("systemd-tmpfiles still meets a volume path's symlink:\n%s", tmp)
+	}
+	if mode := c.MustExec("stat", "-c", "%a", "/data/root/.ssh"); mode != "700" {
+		t.Errorf("/data/root/.ssh has mode %s; the tmpfiles.d rule's 0700 did not apply on the volume", mode)
+	}
 }
 
 // wikiStop: podman stop exits 0 within 15 s.

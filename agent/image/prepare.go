@@ -75,6 +75,16 @@ func Prepare(o Options) error {
 	}); err != nil {
 		return err
 	}
+	if err := op(o.Out, "move tmpfiles.d rules for volume paths onto the volume", func() error {
+		paths, _ := cfg.VolumePaths(o.Root) // checked above
+		var ps []string
+		for _, p := range paths {
+			ps = append(ps, p.Path)
+		}
+		return moveTmpfilesStep(o.Root, cfg.Volume.Path, ps, o.Out)
+	}); err != nil {
+		return err
+	}
 	// Keep this the LAST step: the manifest must see the image as it ships (symlinks to the
 	// volume, masks, units), so that `appagent diff` reports only what happens at run time.
 	if err := op(o.Out, "record the image's filesystem for appagent diff", func() error {
