@@ -4,10 +4,12 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/appagent/appagent/agent/version.Version=$(VERSION)
 BIN     := bin/appagent
 
-.PHONY: build test test-unit test-integration test-debian13 bench lint demo demo-stop demo-clean clean
+.PHONY: build test test-unit test-integration test-debian13 test-debian11 bench lint demo demo-stop demo-clean clean
 
+# CGO_ENABLED=0: the binary needs no particular glibc (it runs on RHEL 8's 2.28 as on Debian
+# 13's); it still reads the journal with libsystemd, loaded at run time (agent/logfwd).
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/appagent
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/appagent
 
 # Everything: unit tests, fuzz seeds, the harness's own tests, and the integration tests that
 # boot real systemd containers (systemd-nspawn and podman; needs root and the packages .ci/run
@@ -17,12 +19,20 @@ test: lint
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/integration$$')
 	$(GO) test -count=1 -timeout 60m -v ./integration/...
 	$(MAKE) --no-print-directory test-debian13
+	$(MAKE) --no-print-directory test-debian11
 
 # The core integration tests (boot, populate, upgrade, hooks, logs, status, diff, stop on
 # nspawn, podman and Docker) once more on Debian 13 roots: systemd 257 on this host's cgroups.
 DEBIAN13_TESTS := ^(TestSuiteSystemdNspawn|TestBootNspawn|TestBootPodman|TestBootPodmanZeroFlag|TestBootDocker|TestVolumeLifecycleNspawn|TestHooksConfigureOnceUpgradeOnceNspawn|TestLogsNspawnPipe|TestLogsPodman|TestStatusStatesNspawn|TestStatusPodman|TestDiffNspawn)$$
 test-debian13:
 	APPAGENT_TEST_SUITE=trixie $(GO) test -count=1 -timeout 20m -v -run '$(DEBIAN13_TESTS)' ./integration/
+
+# The binary on an older glibc than the build machine's: Debian 11 (glibc 2.31, systemd 247)
+# boots, forwards the journal natively, and is probed for its glibc. (RHEL 8's 2.28 cannot be
+# had here: see docs/testing.md.)
+DEBIAN11_TESTS := ^(TestSuiteSystemdNspawn|TestBootNspawn|TestLogsNspawnPipe)$$
+test-debian11:
+	APPAGENT_TEST_SUITE=bullseye $(GO) test -count=1 -timeout 20m -v -run '$(DEBIAN11_TESTS)' ./integration/
 
 # Unit tests only: no root, no containers (-short skips the integration tests).
 test-unit:
@@ -33,6 +43,7 @@ test-integration:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
+	$(GO) test -tags appagent_cgojournal -run '^$$' -bench BenchmarkSDJournalReaders -benchtime 3x ./agent/logfwd/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

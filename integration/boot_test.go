@@ -107,9 +107,14 @@ func TestBootDockerInitEntrypoint(t *testing.T) {
 	checkBoot(t, docker.Run(t, img, docker.RunOptions{}))
 }
 
-// The systemd each Debian release of the test roots ships: the run with
-// APPAGENT_TEST_SUITE=trixie (make test-debian13) must really boot systemd 257.
-var suiteSystemd = map[string]int{"bookworm": 252, "trixie": 257}
+// The systemd and glibc each Debian release of the test roots ships: the run with
+// APPAGENT_TEST_SUITE=trixie (make test-debian13) must really boot systemd 257, the one with
+// bullseye (make test-debian11) must run the binary on a glibc older than the build
+// machine's (2.36): a cgo build needs 2.34 and would not start there.
+var (
+	suiteSystemd = map[string]int{"bookworm": 252, "trixie": 257, "bullseye": 247}
+	suiteGlibc   = map[string]string{"bookworm": "2.36", "trixie": "2.41", "bullseye": "2.31"}
+)
 
 func TestSuiteSystemdNspawn(t *testing.T) {
 	nspawn.Require(t)
@@ -127,4 +132,14 @@ func TestSuiteSystemdNspawn(t *testing.T) {
 		t.Errorf("%s root runs %q, want systemd %d", nspawn.Suite(), strings.SplitN(out, "\n", 2)[0], want)
 	}
 	t.Logf("%s: %s", nspawn.Suite(), strings.SplitN(out, "\n", 2)[0])
+	// The binary runs on the root's glibc and reads the journal with the root's libsystemd.
+	libc := c.MustExec("/bin/sh", "-c", "/lib/x86_64-linux-gnu/libc.so.6 | head -n 1")
+	if g := suiteGlibc[nspawn.Suite()]; !strings.Contains(libc, "version "+g+".") {
+		t.Errorf("%s root's glibc: %q, want %s", nspawn.Suite(), libc, g)
+	}
+	agent := c.MustExec("journalctl", "-o", "cat", "--no-pager", "-u", "appagent.service")
+	if !strings.Contains(agent, "source=sdjournal") {
+		t.Errorf("the agent does not read the journal with libsystemd on %s:\n%s", nspawn.Suite(), agent)
+	}
+	t.Logf("%s: %s", nspawn.Suite(), libc)
 }

@@ -365,8 +365,10 @@ func tailLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestLogsNspawnJournalctlSource: a binary built without cgo reads the journal through
-// `journalctl -o export`; the same lines arrive, exactly once, through an agent restart.
+// TestLogsNspawnJournalctlSource: a binary without the libsystemd reader (what an image
+// without libsystemd.so.0 gets; built here with -tags appagent_nosdjournal) reads the journal
+// through `journalctl -o export`; the same lines arrive, exactly once, through an agent
+// restart.
 func TestLogsNspawnJournalctlSource(t *testing.T) {
 	nspawn.Require(t)
 	mod, err := nspawn.ModuleRoot()
@@ -374,11 +376,11 @@ func TestLogsNspawnJournalctlSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	static := filepath.Join(t.TempDir(), "appagent")
-	build := exec.Command("go", "build", "-o", static, "./cmd/appagent")
+	build := exec.Command("go", "build", "-tags", "appagent_nosdjournal", "-o", static, "./cmd/appagent")
 	build.Dir = mod
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build (CGO_ENABLED=0): %v\n%s", err, out)
+		t.Fatalf("go build -tags appagent_nosdjournal: %v\n%s", err, out)
 	}
 	c := nspawn.Boot(t, nspawn.Options{
 		Files: map[string]string{

@@ -121,12 +121,18 @@ func AppendExport(dst []byte, fields [][2]string) []byte {
 			dst = append(dst, '\n')
 			continue
 		}
-		dst = append(dst, f[0]...)
-		dst = append(dst, '\n')
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(f[1])))
-		dst = append(dst, f[1]...)
-		dst = append(dst, '\n')
+		dst = exportField(dst, f[0], []byte(f[1]))
 	}
+	return append(dst, '\n')
+}
+
+// exportField appends one field in the export format's binary form: NAME\n <le64 length>
+// data \n (any bytes; the sdjournal reader writes every field so).
+func exportField(dst []byte, name string, v []byte) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, '\n')
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(v)))
+	dst = append(dst, v...)
 	return append(dst, '\n')
 }
 

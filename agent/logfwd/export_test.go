@@ -99,7 +99,7 @@ func FuzzExportReader(f *testing.F) {
 }
 
 func TestExportReaderTruncatedField(t *testing.T) {
-	// The sdjournal reader cuts long fields in C and says how much it left out.
+	// The sdjournal reader cuts long fields and says how much it left out.
 	in := AppendExport(nil, [][2]string{{"__CURSOR", "s=1"}, {"__TRUNCATED", "1234"}, {"MESSAGE", "head\x00"}})
 	e, err := NewExportReader(bytes.NewReader(in)).Next()
 	if err != nil || e.Truncated != 1234 || string(e.Message) != "head\x00" {

@@ -32,7 +32,7 @@ type SourceOptions struct {
 	OnGap func(cursor string)
 }
 
-// sdjournalOpen is set by the cgo build (source_sdjournal.go).
+// sdjournalOpen is the native reader (sdjournal_purego.go); nil: journalctl only.
 var sdjournalOpen func(o SourceOptions) (Source, error)
 
 // OpenSource opens the best source this build has: sdjournal when it was built with cgo and

@@ -13,7 +13,7 @@ var (
 )
 
 // JournalSource names how the agent reads the journal; the logfwd package sets it in an init
-// function of its cgo build ("sdjournal"), the fallback is "journalctl".
+// function of the libsystemd reader ("sdjournal"); without it, "journalctl".
 var JournalSource = "journalctl"
 
 // Info is what `appagent version` prints.

@@ -25,8 +25,8 @@ var (
 )
 
 // Binary returns the appagent binary built from this repository (go build ./cmd/appagent),
-// once per test process; later calls return the same path. The build uses cgo against the
-// host's glibc (Debian 12), so it runs in the Debian 12 roots.
+// once per test process; later calls return the same path. It is built as `make build` does
+// (CGO_ENABLED=0), so the roots of every suite run the binary users ship.
 func Binary(t testing.TB) string {
 	t.Helper()
 	binMu.Lock()
@@ -89,6 +89,7 @@ func buildBinary(name string, flags ...string) (string, error) {
 	}
 	cmd := exec.Command(goTool, append(append([]string{"build"}, flags...), "-o", out, "./cmd/appagent")...)
 	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build -o %s ./cmd/appagent in %s: %w\n%s", out, mod, err, b)
