@@ -87,20 +87,34 @@ func (a *applier) place(srcRel, dst string, e *Entry) error {
 		return err
 	}
 	err := a.v.at(dst, func(dfd int, name string) error {
-		if e.Type == TypeDir {
-			err := unix.Mkdirat(dfd, name, 0o700)
-			if err != nil && err != unix.EEXIST {
-				return err
-			}
-			return setDirMetaAt(a.src(srcRel), dfd, name)
-		}
 		tmp := "." + name + tmpSuffix
 		if err := removeAllAt(dfd, tmp); err != nil {
 			return err
 		}
+		if e.Type == TypeDir {
+			var st unix.Stat_t
+			if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				return setDirMetaAt(a.src(srcRel), dfd, name) // placed by an interrupted run
+			}
+			// Made under a temporary name with its owner and mode, then renamed: a run killed
+			// in between leaves no 0700 root directory in place, which the next run would take
+			// for the user's.
+			if err := unix.Mkdirat(dfd, tmp, 0o700); err != nil {
+				return err
+			}
+			if err := setDirMetaAt(a.src(srcRel), dfd, tmp); err != nil {
+				removeAllAt(dfd, tmp)
+				return err
+			}
+			if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
+				removeAllAt(dfd, tmp)
+				return err
+			}
+			return nil
+		}
 		var n int64
 		var err error
-		if e.Link != "" && a.placed[e.Link] {
+		if e.Link != "" && (a.placed[e.Link] || a.isNew(e.Link)) {
 			err = a.v.at(e.Link, func(lfd int, lname string) error { return unix.Linkat(lfd, lname, dfd, tmp, 0) })
 		} else {
 			n, err = copyEntryAt(a.src(srcRel), e.Type, dfd, tmp)
@@ -114,7 +128,7 @@ func (a *applier) place(srcRel, dst string, e *Entry) error {
 		}
 		if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
 			unix.Unlinkat(dfd, tmp, 0)
-			if err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST {
+			if errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) {
 				return fmt.Errorf("%s is a directory, where the image's %s goes; move it away, then start the container again: %w",
 					a.v.abs(dst), e.Type, err)
 			}
@@ -127,6 +141,18 @@ func (a *applier) place(srcRel, dst string, e *Entry) error {
 		a.placed[dst] = true
 	}
 	return err
+}
+
+// isNew tells whether the volume has this build's version of rel (a hard link's first member
+// placed by an interrupted run, which this run does not place again): a new link may point
+// at it. Without this, a restarted upgrade made the second name a copy.
+func (a *applier) isNew(rel string) bool {
+	n := a.new.Get(rel)
+	if n == nil || n.Type != TypeFile {
+		return false
+	}
+	cur, err := curEntry(a.v, rel, nil, n)
+	return err == nil && cur != nil && sameContent(cur, n) && sameMeta(cur, n)
 }
 
 // ensureParents creates the missing directories of rel with the template's metadata.
@@ -163,7 +189,7 @@ func (a *applier) replaceDir(rel string, e *Entry) error {
 		}
 		return a.v.at(rel, func(dfd int, name string) error {
 			err := unix.Renameat2(bfd, bname, dfd, name, unix.RENAME_EXCHANGE)
-			if err == unix.EXDEV {
+			if errors.Is(err, unix.EXDEV) {
 				return fmt.Errorf("%s is on another filesystem than the backup %s, so it cannot be moved there: move the directory off the volume by hand (or mount the whole volume as one filesystem), then start again: %w",
 					a.v.abs(rel), a.v.abs(a.backup), err)
 			}

@@ -64,6 +64,20 @@ func makeBackup(v *vfs, dir string, steps []Step) error {
 			return err
 		}
 	}
+	// A run killed inside replaceDir, before its exchange, left the new entry at the
+	// directory's place in the backup, where this run backs up the directory's files: the
+	// volume still has the directory (s.Cur), so that entry is ours, and goes.
+	for _, s := range steps {
+		if s.Action != ActReplace || s.Cur == nil || s.Cur.Type != TypeDir || s.New == nil || s.New.Type == TypeDir {
+			continue
+		}
+		dst := dir + "/files/" + s.Path
+		if st, err := v.lstat(dst); err == nil && typeOf(st.Mode) != TypeDir {
+			if err := v.unlink(dst); err != nil {
+				return fmt.Errorf("removing the entry an interrupted run left in the backup: %w", err)
+			}
+		}
+	}
 	for _, s := range steps {
 		if !needsBackup(s) {
 			continue

@@ -53,6 +53,18 @@ func sameMeta(a, b *Entry) bool {
 	return a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID
 }
 
+// partlyApplied: each of cur's owner, group and mode is old's or new's, as a run killed
+// between its fchown and its fchmod leaves them. Read as the user's change, the image's new
+// mode would never apply (a 600 that should be 640 stays, a 700 that should be 750 too).
+func partlyApplied(cur, old, new *Entry) bool {
+	if old.Type != new.Type {
+		return false
+	}
+	in := func(v, a, b uint32) bool { return v == a || v == b }
+	return in(uint32(cur.UID), uint32(old.UID), uint32(new.UID)) && in(uint32(cur.GID), uint32(old.GID), uint32(new.GID)) &&
+		(cur.Type == TypeSymlink || in(cur.Mode, old.Mode, new.Mode))
+}
+
 // Decide is the upgrade decision table. old is the entry in the manifest of the build that
 // last wrote the volume, new the entry in this image's manifest, cur what the volume has now
 // (nil = absent). cur.SHA256 must be filled for a regular file whose size equals old's or
@@ -89,7 +101,7 @@ func Decide(old, new, cur *Entry) Decision {
 		if sameMeta(cur, new) {
 			return Decision{Action: ActNone}
 		}
-		if old == nil || sameMeta(cur, old) {
+		if old == nil || sameMeta(cur, old) || partlyApplied(cur, old, new) {
 			return Decision{Action: ActMeta, Reason: "the image changed its mode or owner"}
 		}
 		return Decision{Action: ActNone, Reason: "you changed its mode or owner"}

@@ -25,7 +25,7 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 		return fmt.Errorf("cleaning %s: %w", v.abs(dirStaging), err)
 	}
 	if err := v.mkdir(dirStaging, 0o700); err != nil {
-		return err
+		return fmt.Errorf("creating %s: %w", v.abs(dirStaging), err)
 	}
 	src := func(rel string) string { return filepath.Join(tmpl, filepath.FromSlash(rel)) }
 
@@ -66,20 +66,22 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 			continue
 		}
 		st, err := v.lstat(e.Path)
-		if err == nil {
-			if typeOf(st.Mode) != TypeDir {
-				return fmt.Errorf("%s is a %s on the volume where the image has a directory: %w", v.abs(e.Path), typeOf(st.Mode), errBlocked)
+		switch {
+		case err == nil && typeOf(st.Mode) != TypeDir:
+			return fmt.Errorf("%s is a %s on the volume where the image has a directory: %w", v.abs(e.Path), typeOf(st.Mode), errBlocked)
+		case err == nil:
+			// Made by an interrupted run, which may have been killed before its owner and
+			// mode were set (mkdir makes it 0700): the volume was empty when population
+			// began, so its parents are appagent's, and their metadata is set again.
+		case errors.Is(err, unix.ENOENT):
+			if err := v.mkdir(e.Path, 0o700); err != nil {
+				return fmt.Errorf("creating %s: %w", v.abs(e.Path), err)
 			}
-			continue
-		}
-		if !errors.Is(err, unix.ENOENT) {
+		default:
 			return fmt.Errorf("%s: %w", v.abs(e.Path), err)
 		}
-		if err := v.mkdir(e.Path, 0o700); err != nil {
-			return err
-		}
 		if err := v.at(e.Path, func(dfd int, name string) error { return setDirMetaAt(src(e.Path), dfd, name) }); err != nil {
-			return err
+			return fmt.Errorf("directory %s: %w", v.abs(e.Path), err)
 		}
 	}
 
@@ -176,7 +178,9 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 			target = staged(target)
 		}
 		err := v.link(target, l.dst)
-		if err != nil { // the link's first member is gone or on another filesystem: copy
+		if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EMLINK) {
+			// The link's first member is gone, on another filesystem or has too many links:
+			// a copy. Any other error (ENOSPC) is one: a silent copy would lose the link.
 			err = v.at(l.dst, func(dfd int, name string) error {
 				_, err := copyEntryAt(src(l.rel), l.e.Type, dfd, name)
 				return err
@@ -206,7 +210,7 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 	}
 	if len(todo) > 0 {
 		if err := v.at(todo[0], func(dfd int, _ string) error { return fsyncDir(dfd) }); err != nil {
-			return err
+			return fmt.Errorf("syncing the directory of %s: %w", v.abs(todo[0]), err)
 		}
 	}
 	return v.removeAll(dirStaging)

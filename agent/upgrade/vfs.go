@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -128,10 +129,12 @@ func (v *vfs) parent(rel string) (int, string, error) {
 	dir, name := path.Split(rel)
 	fd, err := v.open(strings.TrimSuffix(dir, "/"), unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err != nil {
+		// Every error names the path: a bare errno here reached users as "no space left on
+		// device" or "a parent directory … is a symlink" with no file to look at.
 		if err == unix.ELOOP || err == unix.ENOTDIR || err == unix.EXDEV {
-			return -1, "", errBlocked
+			return -1, "", fmt.Errorf("%s (opening %s): %w", v.abs(rel), v.abs(strings.TrimSuffix(dir, "/")), errBlocked)
 		}
-		return -1, "", err
+		return -1, "", &fs.PathError{Op: "open", Path: v.abs(strings.TrimSuffix(dir, "/")), Err: err}
 	}
 	return fd, name, nil
 }
@@ -317,27 +320,50 @@ func (v *vfs) mkdir(rel string, mode uint32) error {
 			}
 			return fmt.Errorf("%s exists and is not a directory; move it away, then start again", v.abs(rel))
 		}
-		return err
+		if err != nil {
+			return &fs.PathError{Op: "mkdir", Path: v.abs(rel), Err: err}
+		}
+		return nil
 	})
 }
 
+// pathErr names rel in a failed call's error (nil stays nil).
+func (v *vfs) pathErr(op, rel string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &fs.PathError{Op: op, Path: v.abs(rel), Err: err}
+}
+
 func (v *vfs) unlink(rel string) error {
-	return v.at(rel, func(dfd int, name string) error { return unix.Unlinkat(dfd, name, 0) })
+	return v.at(rel, func(dfd int, name string) error { return v.pathErr("unlink", rel, unix.Unlinkat(dfd, name, 0)) })
 }
 
 func (v *vfs) rmdir(rel string) error {
-	return v.at(rel, func(dfd int, name string) error { return unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR) })
+	return v.at(rel, func(dfd int, name string) error {
+		return v.pathErr("rmdir", rel, unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR))
+	})
 }
 
 func (v *vfs) rename(from, to string) error {
 	return v.at(from, func(fd1 int, n1 string) error {
-		return v.at(to, func(fd2 int, n2 string) error { return unix.Renameat(fd1, n1, fd2, n2) })
+		return v.at(to, func(fd2 int, n2 string) error {
+			if err := unix.Renameat(fd1, n1, fd2, n2); err != nil {
+				return &os.LinkError{Op: "rename", Old: v.abs(from), New: v.abs(to), Err: err}
+			}
+			return nil
+		})
 	})
 }
 
 func (v *vfs) link(from, to string) error {
 	return v.at(from, func(fd1 int, n1 string) error {
-		return v.at(to, func(fd2 int, n2 string) error { return unix.Linkat(fd1, n1, fd2, n2, 0) })
+		return v.at(to, func(fd2 int, n2 string) error {
+			if err := unix.Linkat(fd1, n1, fd2, n2, 0); err != nil {
+				return &os.LinkError{Op: "link", Old: v.abs(from), New: v.abs(to), Err: err}
+			}
+			return nil
+		})
 	})
 }
 
@@ -347,6 +373,10 @@ func (v *vfs) removeAll(rel string) error {
 	err := v.at(rel, func(dfd int, name string) error { return removeAllAt(dfd, name) })
 	if errors.Is(err, unix.ENOENT) {
 		return nil
+	}
+	var pe *fs.PathError
+	if err != nil && !errors.As(err, &pe) {
+		err = v.pathErr("remove", rel, err)
 	}
 	return err
 }
@@ -418,7 +448,7 @@ const tmpSuffix = ".appagent-tmp"
 func (v *vfs) syncfs() error {
 	fd, err := v.open("", unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "open", Path: v.path, Err: err}
 	}
 	defer unix.Close(fd)
 	if err := unix.Syncfs(fd); err != nil {
