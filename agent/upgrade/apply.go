@@ -3,6 +3,7 @@ package upgrade
 import (
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"sort"
 
@@ -143,6 +144,37 @@ func (a *applier) place(srcRel, dst string, e *Entry) error {
 	return err
 }
 
+// linkCount is how many names the new build gives rel's inode (its hard-link group).
+func (a *applier) linkCount(rel string, e *Entry) int {
+	first := rel
+	if e.Link != "" {
+		first = e.Link
+	}
+	n := 0
+	for i := range a.new.Entries {
+		if x := &a.new.Entries[i]; x.Path == first || x.Link == first {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+// ownCopy replaces rel by a copy of itself (a new inode, same content and metadata) and
+// opens it.
+func (a *applier) ownCopy(rel string) (int, error) {
+	tmp := path.Join(parentOf(rel), "."+path.Base(rel)+tmpSuffix)
+	_ = a.v.unlink(tmp)
+	if err := copyWithinVolume(a.v, rel, tmp); err != nil {
+		return -1, fmt.Errorf("copying %s to break a hard link: %w", a.v.abs(rel), err)
+	}
+	if err := a.v.rename(tmp, rel); err != nil {
+		_ = a.v.unlink(tmp)
+		return -1, err
+	}
+	a.warn("%s had a hard link that this image does not know (another name for the same file, maybe outside the volume); it is now a file of its own", a.v.abs(rel))
+	return a.v.open(rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+}
+
 // isNew tells whether the volume has this build's version of rel (a hard link's first member
 // placed by an interrupted run, which this run does not place again): a new link may point
 // at it. Without this, a restarted upgrade made the second name a copy.
@@ -238,6 +270,21 @@ func (a *applier) meta(rel string, e *Entry) error {
 		return err
 	}
 	defer unix.Close(fd)
+	if e.Type == TypeFile {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return err
+		}
+		if int(st.Nlink) > a.linkCount(rel, e) {
+			// A name this build does not know shares the inode (a hard link planted on the
+			// volume, maybe to a file outside it): a chown or chmod would change that file
+			// too. The volume's path gets its own copy first.
+			unix.Close(fd)
+			if fd, err = a.ownCopy(rel); err != nil {
+				return err
+			}
+		}
+	}
 	if err := unix.Fchown(fd, e.UID, e.GID); err != nil && !(notRoot && err == unix.EPERM) {
 		return err
 	}

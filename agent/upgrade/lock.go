@@ -55,6 +55,13 @@ func Lock(volume string) (*os.File, error) {
 		f.Close()
 		return nil, exitcode.Withf(exitcode.Upgrade, "%s is not a regular file; remove it", v.abs(rel))
 	}
+	if st.Nlink > 1 {
+		// init writes the holder into the lock: through a hard link planted on the volume,
+		// that would truncate and write a file anywhere on the volume's filesystem.
+		f.Close()
+		return nil, exitcode.Withf(exitcode.Upgrade, "%s has %d names (a hard link to another file, maybe outside the volume), and appagent writes into it; remove %s (appagent makes a new one), then start again",
+			v.abs(rel), st.Nlink, v.abs(rel))
+	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		holder := make([]byte, 512)
 		n, _ := unix.Pread(fd, holder, 0)

@@ -36,12 +36,18 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 		if m.Get(p) == nil {
 			continue // optional and absent in the image: nothing to copy
 		}
-		ok, err := v.exists(p)
-		if err != nil {
-			return fmt.Errorf("%s: %w", v.abs(p), err)
+		st, err := v.lstat(p)
+		if err == nil {
+			// Renamed into place by an interrupted run: complete, if it is what the image
+			// has there (a symlink planted at a listed path is not).
+			if want := m.Get(p).Type; typeOf(st.Mode) != want {
+				return fmt.Errorf("%s is a %s on the volume where the image has a %s, and the volume is being populated: it was not made by appagent; remove it, then start again: %w",
+					v.abs(p), typeOf(st.Mode), want, errBlocked)
+			}
+			continue
 		}
-		if ok {
-			continue // renamed into place by an interrupted run: complete
+		if !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("%s: %w", v.abs(p), err)
 		}
 		stage[p] = dirStaging + "/" + strconv.Itoa(i)
 		todo = append(todo, p)

@@ -1,0 +1,157 @@
+package upgrade
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/appagent/appagent/agent/config"
+)
+
+// The hostile-volume cases as data (issue 12, item 3): what is planted on the volume, what
+// appagent runs, and what must hold. A file outside the volume (on the same filesystem, so
+// hard links to it can be made) must never change.
+func TestHostileVolume(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("the rich tree needs several owners: run as root")
+	}
+	root1, root2 := richImage(t, false), richImage(t, true)
+	cfgOf := func(root string) *config.Config {
+		p := filepath.Join(root, "etc/appagent/appagent.yaml")
+		cfg, rep := config.Parse(p, []byte(read(t, p)))
+		if rep.HasErrors() {
+			t.Fatal(rep.Err())
+		}
+		return cfg
+	}
+	cfg1, cfg2 := cfgOf(root1), cfgOf(root2)
+	populated := func(vol string) {
+		if _, out, err := syncVol(t, root1, vol, cfg1); err != nil {
+			t.Fatalf("populate: %v\n%s", err, out)
+		}
+	}
+	cases := []struct {
+		name  string
+		plant func(vol, outside string) // outside: a file outside the volume, "B1", 0600 1000:1000
+		run   func(vol string) (string, error)
+		err   string // the error must contain it ("" = no error)
+		check func(t *testing.T, vol string)
+	}{
+		{
+			name: "the lock is a hard link to a file outside",
+			plant: func(vol, outside string) {
+				os.MkdirAll(vol+"/.appagent", 0o700)
+				if err := os.Link(outside, vol+"/.appagent/lock"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			run: func(vol string) (string, error) {
+				f, err := Lock(vol)
+				if f != nil {
+					f.Close()
+				}
+				return "", err
+			},
+			err: "has 2 names",
+		},
+		{
+			name: "a chmod path is a hard link to a file outside",
+			plant: func(vol, outside string) {
+				populated(vol)
+				os.Remove(vol + "/etc/app/b.conf")
+				if err := os.Link(outside, vol+"/etc/app/b.conf"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			check: func(t *testing.T, vol string) {
+				var st unix.Stat_t
+				unix.Lstat(vol+"/etc/app/b.conf", &st)
+				if st.Mode&0o7777 != 0o640 || st.Gid != 33 || st.Nlink != 1 {
+					t.Errorf("b.conf on the volume: mode %o gid %d links %d, want its own file at 640, group 33", st.Mode&0o7777, st.Gid, st.Nlink)
+				}
+			},
+		},
+		{
+			name: "a listed path is a planted symlink while a population is in progress",
+			plant: func(vol, outside string) {
+				os.MkdirAll(vol+"/.appagent", 0o700)
+				os.MkdirAll(vol+"/etc", 0o755)
+				if err := os.Symlink(filepath.Dir(outside), vol+"/etc/app"); err != nil {
+					t.Fatal(err)
+				}
+				v, _ := openVFS(vol)
+				defer v.Close()
+				// This image's own population, interrupted: its listed paths are taken as done.
+				writeTxn(v, &txn{Op: KindPopulate, To: readBuildIDFile(t, root1), Paths: []string{"etc/app", "var/lib/app"}, Started: time.Now()})
+			},
+			run: func(vol string) (string, error) { _, out, err := syncVol(t, root1, vol, cfg1); return out, err },
+			err: "/etc/app is a symlink on the volume where the image has a dir",
+		},
+		{
+			name: "a listed path is a symlink to a directory outside on an adopted volume",
+			plant: func(vol, outside string) {
+				os.MkdirAll(vol+"/var/lib", 0o755)
+				os.Symlink(filepath.Dir(outside), vol+"/var/lib/app")
+			},
+			run: func(vol string) (string, error) {
+				var out bytes.Buffer
+				_, err := Sync(Options{Config: cfg1, Root: root1, Volume: vol, Out: &out, Adopt: true})
+				return out.String(), err
+			},
+			check: func(t *testing.T, vol string) {
+				if fi, err := os.Lstat(vol + "/var/lib/app"); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+					t.Errorf("the planted symlink was replaced or followed: %v %v", fi, err)
+				}
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			vol := t.TempDir()
+			outsideDir := t.TempDir()
+			outside := filepath.Join(outsideDir, "outside")
+			if err := os.WriteFile(outside, []byte("B1"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.Chown(outside, 1000, 1000)
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			os.Chtimes(outside, at, at)
+			before := fullSnapshot(t, outsideDir)
+			c.plant(vol, outside)
+			out, err := c.run(vol)
+			switch {
+			case c.err == "" && err != nil:
+				t.Fatalf("error: %v\n%s", err, out)
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Fatalf("error %v, want one containing %q\n%s", err, c.err, out)
+			}
+			// The outside file's content, mode, owner and times: untouched (its link count
+			// may differ, the planted link is on the volume).
+			after := fullSnapshot(t, outsideDir)
+			if strip(after) != strip(before) {
+				t.Errorf("the file outside the volume changed:\n%s", diffLines(strip(before), strip(after)))
+			}
+			if c.check != nil {
+				c.check(t, vol)
+			}
+		})
+	}
+}
+
+// strip drops the link-identity notes of a snapshot.
+func strip(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if i := strings.Index(l, " link="); i >= 0 {
+			l = l[:i]
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
