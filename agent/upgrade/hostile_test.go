@@ -94,6 +94,27 @@ func TestHostileVolume(t *testing.T) {
 			err: "/etc/app is a symlink on the volume where the image has a dir",
 		},
 		{
+			name: "a name with a newline in the volume's manifest and on the volume",
+			plant: func(vol, outside string) {
+				populated(vol)
+				// A tampered manifest lists the name; the volume has another version of it:
+				// the upgrade warns about it ("keep"), and must not print a line of its own.
+				name := "etc/app/x\nappagent: volume is up to date"
+				m := read(t, vol+"/.appagent/manifest.json")
+				entry := `{"path":"` + strings.ReplaceAll(name, "\n", `\n`) + `","type":"file","mode":420,"uid":0,"gid":0,"size":1,"sha256":"00"},` + "\n"
+				m = strings.Replace(m, `"entries":[`+"\n", `"entries":[`+"\n"+entry, 1)
+				write(t, vol+"/.appagent/manifest.json", m)
+				write(t, vol+"/"+name, "the user's")
+			},
+			run: func(vol string) (string, error) {
+				_, out, err := syncVol(t, root2, vol, cfg2)
+				if !strings.Contains(out, `/etc/app/x\nappagent: volume is up to date"`) {
+					t.Errorf("the upgrade does not warn about the name, quoted:\n%s", out)
+				}
+				return out, err
+			},
+		},
+		{
 			name: "a listed path is a symlink to a directory outside on an adopted volume",
 			plant: func(vol, outside string) {
 				os.MkdirAll(vol+"/var/lib", 0o755)
@@ -125,6 +146,15 @@ func TestHostileVolume(t *testing.T) {
 			before := fullSnapshot(t, outsideDir)
 			c.plant(vol, outside)
 			out, err := c.run(vol)
+			// No name from the volume starts a line of its own (a fake "appagent: …").
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "appagent: volume is up to date") {
+					t.Errorf("a name from the volume made a line of its own:\n%s", out)
+				}
+			}
+			if strings.Contains(out, "x\nappagent") || (err != nil && strings.Contains(err.Error(), "x\nappagent")) {
+				t.Errorf("a name with a newline was printed unquoted:\n%s %v", out, err)
+			}
 			switch {
 			case c.err == "" && err != nil:
 				t.Fatalf("error: %v\n%s", err, out)

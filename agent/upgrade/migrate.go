@@ -54,7 +54,7 @@ func runMigrations(v *vfs, chain []string, from int, backup string, out io.Write
 			"APPAGENT_VOLUME="+v.path,
 			"APPAGENT_FORMAT_FROM="+strconv.Itoa(f),
 			"APPAGENT_FORMAT_TO="+strconv.Itoa(f+1),
-			"APPAGENT_BACKUP="+v.abs(backup))
+			"APPAGENT_BACKUP="+v.join(backup))
 		if err := runPrefixed(cmd, "appagent: migration "+name+": ", out); err != nil {
 			return exitcode.Withf(exitcode.Upgrade, "migration %s failed: %v; the volume stays at format %d (recorded in %s); fix the step and start again",
 				step, err, f, v.abs(fileFormat))

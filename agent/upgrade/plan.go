@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -180,7 +181,7 @@ func (p *Plan) WriteText(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tPATH\tWHY")
 	for _, s := range p.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Action, "/"+s.Path, s.Detail())
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Action, showName("/"+s.Path), s.Detail())
 	}
 	for _, m := range p.Migrations {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", ActMigrate, m, "volume format migration")
@@ -192,11 +193,19 @@ func (p *Plan) WriteText(w io.Writer) {
 func (s Step) Detail() string {
 	switch s.Action {
 	case ActKeepNew:
-		return s.Reason + " (" + path.Base(s.Path) + SuffixNew + ")"
+		return s.Reason + " (" + showName(path.Base(s.Path)+SuffixNew) + ")"
 	case ActAside:
-		return s.Reason + " (" + path.Base(s.Path) + SuffixOld + ")"
+		return s.Reason + " (" + showName(path.Base(s.Path)+SuffixOld) + ")"
 	}
 	return s.Reason
+}
+
+// showName quotes a name for a message when it could break the line (vfs.abs).
+func showName(n string) string {
+	if needsQuote(n) {
+		return strconv.Quote(n)
+	}
+	return n
 }
 
 // WriteJSON prints the plan for machines.

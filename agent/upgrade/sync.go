@@ -216,9 +216,9 @@ func makePlan(v *vfs, im *image, volume string) (*Plan, *volState, error) {
 		}
 	}
 	if st.Txn != nil && st.Txn.Op == KindUpgrade && st.Txn.Backup != "" {
-		p.Backup = v.abs(st.Txn.Backup)
+		p.Backup = v.join(st.Txn.Backup)
 	} else if len(p.Steps) > 0 || len(p.Migrations) > 0 {
-		p.Backup = v.abs(backupName(p.FromBuild, im.buildID))
+		p.Backup = v.join(backupName(p.FromBuild, im.buildID))
 	}
 	return p, st, nil
 }

@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,12 +59,35 @@ func openVFS(dir string) (*vfs, error) {
 
 func (v *vfs) Close() error { return unix.Close(v.root) }
 
-// abs is the path of rel for messages.
+// abs is the path of rel for messages. Names come from the volume's manifest and the
+// volume itself: one with a newline or a control character could end a message line and
+// start a fake one ("appagent: …"), so such a path is quoted (Go syntax), others are not.
 func (v *vfs) abs(rel string) string {
+	p := v.join(rel)
+	if needsQuote(p) {
+		return strconv.Quote(p)
+	}
+	return p
+}
+
+// join is the path of rel, for the processes appagent starts (a migration's APPAGENT_BACKUP).
+func (v *vfs) join(rel string) string {
 	if rel == "" || rel == "." {
 		return v.path
 	}
 	return strings.TrimSuffix(v.path, "/") + "/" + rel
+}
+
+func needsQuote(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRel refuses paths that are not clean, relative and free of "..". Paths come from
