@@ -3,12 +3,9 @@ package params
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/appagent/appagent/agent/config"
-	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // Adopt is init's part of adopting a volume that has the application's data but no appagent
@@ -20,12 +17,8 @@ import (
 //   - each parameter that falls back to the image's default is named on out: the
 //     application may use another value, and only the operator knows it.
 func Adopt(cfg *config.Config, set *Set, out io.Writer) error {
-	dir := filepath.Join(cfg.Volume.Path, StampsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("adopting the volume: %w", err)
-	}
 	stamp := []byte(time.Now().UTC().Format(time.RFC3339) + " adopted\n")
-	if err := atomicfile.Write(filepath.Join(dir, ConfiguredStamp), stamp, 0o644); err != nil {
+	if err := writeVolume(cfg.Volume.Path, StampsDir+"/"+ConfiguredStamp, stamp, 0o644); err != nil {
 		return fmt.Errorf("adopting the volume: %w", err)
 	}
 	byName := map[string]config.Parameter{}

@@ -4,17 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/appagent/appagent/internal/atomicfile"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
-// StateDir is appagent's directory on the volume (shared with the volume helper).
-const StateDir = ".appagent"
+// StateDir is appagent's directory on the volume (agent/upgrade owns the name).
+const StateDir = upgrade.StateDir
 
 // StoredFile is the name of the parameters' file in StateDir. It holds secret values too, so
 // it is written 0600 (root only).
@@ -43,12 +42,12 @@ func StoredPath(volume string) string { return filepath.Join(volume, StateDir, S
 // an empty set and no error.
 func LoadStored(volume string) (*Stored, error) {
 	path := StoredPath(volume)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &Stored{Format: storedFormat, Values: map[string]StoredValue{}}, nil
-	}
+	data, err := readVolume(volume, storedRel, maxStored)
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored parameters: %w", err)
+	}
+	if data == nil {
+		return &Stored{Format: storedFormat, Values: map[string]StoredValue{}}, nil
 	}
 	var s Stored
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -95,14 +94,41 @@ func Store(volume string, set *Set) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(volume, StateDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("storing the parameters: %w", err)
-	}
-	if err := atomicfile.Write(StoredPath(volume), append(data, '\n'), 0o600); err != nil {
+	if err := writeVolume(volume, storedRel, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("storing the parameters: %w", err)
 	}
 	return nil
+}
+
+// storedRel is params.json relative to the volume; maxStored bounds its read (the volume is
+// untrusted: a sparse file of gigabytes must not cost gigabytes).
+const (
+	storedRel = StateDir + "/" + StoredFile
+	maxStored = 4 << 20
+)
+
+// readVolume reads rel of the volume through agent/upgrade's no-follow layer (nil: missing).
+func readVolume(volume, rel string, max int64) ([]byte, error) {
+	vol, err := upgrade.OpenVolume(volume)
+	if err != nil {
+		return nil, err
+	}
+	defer vol.Close()
+	return vol.ReadFile(rel, max)
+}
+
+// writeVolume writes rel of the volume atomically, creating its directory, through the
+// no-follow layer: a symlink planted at rel or at a parent is never followed.
+func writeVolume(volume, rel string, data []byte, perm uint32) error {
+	vol, err := upgrade.OpenVolume(volume)
+	if err != nil {
+		return err
+	}
+	defer vol.Close()
+	if err := vol.MkdirAll(path.Dir(rel)); err != nil {
+		return err
+	}
+	return vol.WriteFile(rel, data, perm)
 }
 
 // StampsDir holds the hooks' stamps on the volume (relative to the volume); agent/units
@@ -124,10 +150,9 @@ func MarkReconfigure(volume string, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	dir := filepath.Join(volume, StampsDir)
-	path := filepath.Join(dir, ReconfigurePending)
+	rel := StampsDir + "/" + ReconfigurePending
 	all := map[string]bool{}
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := readVolume(volume, rel, 1<<20); err == nil && data != nil {
 		if m, err := ParseEnvFile(string(data)); err == nil {
 			for _, n := range strings.Fields(m["APPAGENT_CHANGED"]) {
 				all[n] = true
@@ -142,12 +167,9 @@ func MarkReconfigure(volume string, names []string) error {
 		list = append(list, n)
 	}
 	sort.Strings(list)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("marking the reconfigure hook: %w", err)
-	}
 	text := "# Written by appagent init: parameters changed since the last start; the reconfigure hook removes this file.\n" +
 		EnvLine("APPAGENT_CHANGED", strings.Join(list, " "))
-	if err := atomicfile.Write(path, []byte(text), 0o644); err != nil {
+	if err := writeVolume(volume, rel, []byte(text), 0o644); err != nil {
 		return fmt.Errorf("marking the reconfigure hook: %w", err)
 	}
 	return nil

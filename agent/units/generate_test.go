@@ -136,7 +136,7 @@ func TestRunGenerator(t *testing.T) {
 }
 
 func TestStamp(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "stamps")
+	dir := filepath.Join(t.TempDir(), ".appagent/stamps")
 	if err := Stamp(dir, []string{"configure", "upgrade-b1"}, []string{"reconfigure-pending"}); err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +156,26 @@ func TestStamp(t *testing.T) {
 		if err := Stamp(dir, []string{bad}, nil); err == nil {
 			t.Errorf("stamp %q accepted", bad)
 		}
+	}
+}
+
+// TestStampNeverFollowsAPlantedLink: a stamps directory planted as a symlink to a directory
+// outside the volume is refused; nothing is written there.
+func TestStampNeverFollowsAPlantedLink(t *testing.T) {
+	vol, outside := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(vol, ".appagent"), 0o700)
+	if err := os.Symlink(outside, filepath.Join(vol, ".appagent/stamps")); err != nil {
+		t.Fatal(err)
+	}
+	err := Stamp(filepath.Join(vol, ".appagent/stamps"), []string{"configure"}, nil)
+	if err == nil || !strings.Contains(err.Error(), vol+"/.appagent/stamps") {
+		t.Errorf("a planted stamps link: %v, want an error naming it", err)
+	}
+	if names, _ := os.ReadDir(outside); len(names) != 0 {
+		t.Errorf("written through the link: %v", names)
+	}
+	if err := Stamp(filepath.Join(t.TempDir(), "stamps"), []string{"configure"}, nil); err == nil {
+		t.Error("a directory that is not <volume>/.appagent/stamps was accepted")
 	}
 }
 

@@ -1,15 +1,14 @@
 package units
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
-	"github.com/appagent/appagent/internal/atomicfile"
+	"github.com/appagent/appagent/agent/params"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 var stampName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._:-]{0,200}$`)
@@ -18,29 +17,38 @@ var stampName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._:-]{0,200}$`)
 // set becomes a file holding the time, each name in remove is deleted. The hook units call it
 // as `appagent stamp` in ExecStartPost=, so a stamp exists only after the hook's success.
 // Writes are atomic and synced: a stamp that vanished in a crash would run a hook twice.
+// They go through agent/upgrade's no-follow layer from the volume's root: a stamps directory
+// planted as a symlink (to /etc, say) is refused, never written through.
 func Stamp(dir string, set, remove []string) error {
 	for _, n := range append(append([]string{}, set...), remove...) {
 		if !stampName.MatchString(n) {
 			return fmt.Errorf("stamp: %q is not a stamp name", n)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	volume, ok := strings.CutSuffix(filepath.Clean(dir), "/"+params.StampsDir)
+	if !ok || volume == "" {
+		return fmt.Errorf("stamp: %s is not a volume's %s directory", dir, params.StampsDir)
+	}
+	vol, err := upgrade.OpenVolume(volume)
+	if err != nil {
+		return fmt.Errorf("stamp: %w", err)
+	}
+	defer vol.Close()
+	if err := vol.MkdirAll(params.StampsDir); err != nil {
 		return fmt.Errorf("stamp: %w", err)
 	}
 	for _, n := range remove {
-		if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := vol.Remove(params.StampsDir + "/" + n); err != nil {
 			return fmt.Errorf("stamp: %w", err)
 		}
 	}
 	for _, n := range set {
-		if err := atomicfile.Write(filepath.Join(dir, n), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		if err := vol.WriteFile(params.StampsDir+"/"+n, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 			return fmt.Errorf("stamp %s: %w", n, err)
 		}
 	}
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := vol.SyncDir(params.StampsDir); err != nil {
 		return fmt.Errorf("stamp: %w", err)
 	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
