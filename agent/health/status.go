@@ -3,14 +3,9 @@ package health
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +13,7 @@ import (
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/units"
+	"github.com/appagent/appagent/agent/upgrade"
 )
 
 // State is the container's overall state.
@@ -378,15 +374,6 @@ func exitText(s *int) string {
 	return fmt.Sprintf(", exit status %d", *s)
 }
 
-// Files the volume helper (agent/upgrade) keeps on the volume.
-const (
-	volumeFormatFile  = ".appagent/format"
-	volumeBuildIDFile = ".appagent/build-id"
-	volumeBackupDir   = ".appagent/backup"
-	planFile          = "plan.json"
-	maxPlan           = 8 << 20
-)
-
 func readSmall(p string, max int64) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -397,104 +384,14 @@ func readSmall(p string, max int64) (string, error) {
 	return strings.TrimSpace(string(data)), err
 }
 
+// readVolume: the volume's side is agent/upgrade's to read (its files, its plans); the
+// image's build id is the image's file.
 func readVolume(cfg *config.Config, imageBuildID string) Volume {
-	v := Volume{Path: cfg.Volume.Path, ImageFormat: cfg.Volume.Format, Review: []string{}}
-	if s, err := readSmall(path.Join(v.Path, volumeFormatFile), 64); err == nil {
-		if n, err := strconv.Atoi(s); err == nil {
-			v.Format = &n
-		}
-	}
-	v.BuildID, _ = readSmall(path.Join(v.Path, volumeBuildIDFile), 256)
+	v := Volume{Path: cfg.Volume.Path, ImageFormat: cfg.Volume.Format}
+	st := upgrade.ReadVolumeState(cfg.Volume.Path)
+	v.Format, v.BuildID, v.Review, v.ReviewKnown = st.Format, st.BuildID, st.Review, st.ReviewKnown
 	v.ImageBuildID, _ = readSmall(imageBuildID, 256)
-	v.Review, v.ReviewKnown = pendingReview(v.Path)
 	return v
-}
-
-// maxPlans bounds how many upgrade records pendingReview reads (newest first).
-const maxPlans = 10
-
-// pendingReview reads the plans of the latest upgrades (each backup directory's plan.json,
-// written by agent/upgrade) and returns the .appagent-new and .appagent-old files they left
-// that still exist: deleting (or merging and deleting) a file is how it is marked reviewed.
-// No upgrade yet: nothing to review. This reads a few small files and stats a few paths,
-// instead of walking the volume on every probe.
-func pendingReview(vol string) ([]string, bool) {
-	out := []string{}
-	dirs, err := os.ReadDir(path.Join(vol, volumeBackupDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, true
-	}
-	if err != nil {
-		return out, false
-	}
-	var names []string
-	for _, d := range dirs {
-		if d.IsDir() {
-			names = append(names, d.Name())
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(names))) // named by UTC time: newest first
-	if len(names) > maxPlans {
-		names = names[:maxPlans]
-	}
-	known := true
-	seen := map[string]bool{}
-	for _, name := range names {
-		files, ok := planReview(path.Join(vol, volumeBackupDir, name, planFile), vol)
-		if !ok {
-			known = false
-			continue
-		}
-		for _, f := range files {
-			if !seen[f] {
-				seen[f] = true
-				out = append(out, f)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out, known
-}
-
-// planReview returns the review files one upgrade plan names that still exist. A plan that
-// cannot be read makes the answer unknown (false); a backup directory without a plan (an
-// upgrade interrupted before writing it) has nothing to review.
-func planReview(plan, vol string) ([]string, bool) {
-	fi, err := os.Stat(plan)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, true
-	}
-	if err != nil || fi.Size() > maxPlan {
-		return nil, false
-	}
-	data, err := os.ReadFile(plan)
-	if err != nil {
-		return nil, false
-	}
-	var steps []struct {
-		Path   string `json:"path"`
-		Action string `json:"Action"`
-	}
-	if err := json.Unmarshal(data, &steps); err != nil {
-		return nil, false
-	}
-	var out []string
-	for _, s := range steps {
-		var suffix string
-		switch s.Action {
-		case "keep+new":
-			suffix = ".appagent-new"
-		case "move-aside":
-			suffix = ".appagent-old"
-		default:
-			continue
-		}
-		p := path.Join(vol, path.Clean("/"+s.Path)) + suffix
-		if _, err := os.Lstat(p); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out, true
 }
 
 // readChecks reads the agent's published check results. Declared checks the file does not

@@ -71,28 +71,57 @@ func pruneBackups(v *vfs, keep int, current string) ([]string, error) {
 	return removed, nil
 }
 
-// awaitsReview: the backup's plan.json names a keep+new or move-aside step whose
-// NAME.appagent-new or NAME.appagent-old is still on the volume (the same test as
-// agent/health's pendingReview), or a replace step of a directory that is still in the
-// backup's files/ (the user's files in it exist nowhere else), or the plan cannot be read
-// (kept, to be safe). A backup without a plan (an upgrade interrupted before writing it)
-// has nothing to review.
-func awaitsReview(v *vfs, dir string) bool {
+// planSteps reads a backup's plan.json (bounded: the volume is untrusted); a backup without a
+// plan (an upgrade interrupted before writing it) gives (nil, nil).
+func planSteps(v *vfs, dir string) ([]Step, error) {
 	data, err := v.readSmall(dir+"/plan.json", maxManifest)
-	if err != nil {
-		return true
+	if err != nil || data == nil {
+		return nil, err
 	}
-	if data == nil {
-		return false
-	}
-	var steps []struct {
-		Path   string `json:"path"`
-		Action Action `json:"action"`
-		Cur    *struct {
-			Type string `json:"type"`
-		} `json:"cur"`
-	}
+	var steps []Step
 	if err := json.Unmarshal(data, &steps); err != nil {
+		return nil, fmt.Errorf("%s: %w", v.abs(dir+"/plan.json"), err)
+	}
+	return steps, nil
+}
+
+// reviewFiles lists the NAME.appagent-new and NAME.appagent-old files a plan's keep+new and
+// move-aside steps left that are still on the volume (relative paths): deleting one (after
+// merging it) is how it is marked reviewed.
+func reviewFiles(v *vfs, steps []Step) ([]string, error) {
+	var out []string
+	for _, s := range steps {
+		var suffix string
+		switch s.Action {
+		case ActKeepNew:
+			suffix = SuffixNew
+		case ActAside:
+			suffix = SuffixOld
+		default:
+			continue
+		}
+		if checkRel(s.Path) != nil || s.Path == "" {
+			continue
+		}
+		ok, err := v.exists(s.Path + suffix)
+		if err != nil && !isNotExist(err) {
+			return out, err
+		}
+		if ok {
+			out = append(out, s.Path+suffix)
+		}
+	}
+	return out, nil
+}
+
+// awaitsReview: the backup's plan.json names a keep+new or move-aside step whose
+// NAME.appagent-new or NAME.appagent-old is still on the volume (reviewFiles, which
+// `appagent status` lists too), or a replace step of a directory that is still in the
+// backup's files/ (the user's files in it exist nowhere else), or the plan cannot be read
+// (kept, to be safe). A backup without a plan has nothing to review.
+func awaitsReview(v *vfs, dir string) bool {
+	steps, err := planSteps(v, dir)
+	if err != nil {
 		return true
 	}
 	for _, s := range steps {
@@ -103,23 +132,10 @@ func awaitsReview(v *vfs, dir string) bool {
 			if ok || (err != nil && !isNotExist(err)) {
 				return true
 			}
-			continue
-		}
-		var suffix string
-		switch s.Action {
-		case ActKeepNew:
-			suffix = SuffixNew
-		case ActAside:
-			suffix = SuffixOld
-		default:
-			continue
-		}
-		ok, err := v.exists(s.Path + suffix)
-		if ok || (err != nil && !isNotExist(err)) {
-			return true
 		}
 	}
-	return false
+	files, err := reviewFiles(v, steps)
+	return err != nil || len(files) > 0
 }
 
 // readDirNames lists the directory rel (never following a symlink); a missing directory
