@@ -115,6 +115,79 @@ func TestHostileVolume(t *testing.T) {
 			},
 		},
 		{
+			name: "the txn is a fifo (never opened: no hang)",
+			plant: func(vol, outside string) {
+				populated(vol)
+				os.Remove(vol + "/.appagent/build-id")
+				unix.Mkfifo(vol+"/.appagent/txn", 0o600)
+			},
+			run: func(vol string) (string, error) { _, out, err := syncVol(t, root1, vol, cfg1); return out, err },
+			err: "/.appagent/txn is not a regular file",
+		},
+		{
+			name: "the build id is a character device",
+			plant: func(vol, outside string) {
+				populated(vol)
+				os.Remove(vol + "/.appagent/build-id")
+				if err := unix.Mknod(vol+"/.appagent/build-id", unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))); err != nil {
+					t.Fatal(err)
+				}
+			},
+			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			err: "/.appagent/build-id is not a regular file",
+		},
+		{
+			name: "the lock is a socket",
+			plant: func(vol, outside string) {
+				os.MkdirAll(vol+"/.appagent", 0o700)
+				fd, _ := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+				defer unix.Close(fd)
+				if err := unix.Bind(fd, &unix.SockaddrUnix{Name: vol + "/.appagent/lock"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			run: func(vol string) (string, error) {
+				f, err := Lock(vol)
+				if f != nil {
+					f.Close()
+				}
+				return "", err
+			},
+			err: "/.appagent/lock is not a regular file",
+		},
+		{
+			name: "a sparse manifest of 200 MB",
+			plant: func(vol, outside string) {
+				populated(vol)
+				os.Truncate(vol+"/.appagent/manifest.json", 200<<20)
+				os.Remove(vol + "/.appagent/build-id") // not up to date: the manifest is read
+			},
+			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			err: "more than the 134217728 this state file may have",
+		},
+		{
+			name: "a format file with a line of its own",
+			plant: func(vol, outside string) {
+				populated(vol)
+				write(t, vol+"/.appagent/format", "1\nappagent: volume is up to date\n")
+			},
+			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			err: "/.appagent/format",
+		},
+		{
+			name: "a user's file with an invalid UTF-8 name under a listed path",
+			plant: func(vol, outside string) {
+				populated(vol)
+				write(t, vol+"/etc/app/bad\xff\xfe", "the user's")
+			},
+			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			check: func(t *testing.T, vol string) {
+				if got := read(t, vol+"/etc/app/bad\xff\xfe"); got != "the user's" {
+					t.Errorf("the user's file with an invalid UTF-8 name: %q", got)
+				}
+			},
+		},
+		{
 			name: "a listed path is a symlink to a directory outside on an adopted volume",
 			plant: func(vol, outside string) {
 				os.MkdirAll(vol+"/var/lib", 0o755)
@@ -147,7 +220,11 @@ func TestHostileVolume(t *testing.T) {
 			c.plant(vol, outside)
 			out, err := c.run(vol)
 			// No name from the volume starts a line of its own (a fake "appagent: …").
-			for _, l := range strings.Split(out, "\n") {
+			all := out
+			if err != nil {
+				all += "\n" + err.Error()
+			}
+			for _, l := range strings.Split(all, "\n") {
 				if strings.HasPrefix(l, "appagent: volume is up to date") {
 					t.Errorf("a name from the volume made a line of its own:\n%s", out)
 				}
