@@ -324,7 +324,7 @@ func TestDoctorNspawn(t *testing.T) {
 		}
 	}
 	sort.Strings(names)
-	want := []string{"api-mounts", "cgroup", "hostname", "journal", "run-tmpfs", "stop-signal", "systemd", "units", "volume-free", "volume-lock", "volume-mount", "volume-writable"}
+	want := []string{"api-mounts", "cgroup", "hostname", "journal", "namespaces", "run-tmpfs", "stop-signal", "systemd", "units", "volume-free", "volume-lock", "volume-mount", "volume-record", "volume-writable"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("checks %v, want %v", names, want)
 	}
