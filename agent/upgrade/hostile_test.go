@@ -50,13 +50,7 @@ func TestHostileVolume(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			run: func(vol string) (string, error) {
-				f, err := Lock(vol)
-				if f != nil {
-					f.Close()
-				}
-				return "", err
-			},
+			run: lockVol,
 			err: "has 2 names",
 		},
 		{
@@ -68,7 +62,7 @@ func TestHostileVolume(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			run: syncWith(t, root2, cfg2),
 			check: func(t *testing.T, vol string) {
 				var st unix.Stat_t
 				unix.Lstat(vol+"/etc/app/b.conf", &st)
@@ -90,7 +84,7 @@ func TestHostileVolume(t *testing.T) {
 				// This image's own population, interrupted: its listed paths are taken as done.
 				writeTxn(v, &txn{Op: KindPopulate, To: readBuildIDFile(t, root1), Paths: []string{"etc/app", "var/lib/app"}, Started: time.Now()})
 			},
-			run: func(vol string) (string, error) { _, out, err := syncVol(t, root1, vol, cfg1); return out, err },
+			run: syncWith(t, root1, cfg1),
 			err: "/etc/app is a symlink on the volume where the image has a dir",
 		},
 		{
@@ -121,7 +115,7 @@ func TestHostileVolume(t *testing.T) {
 				os.Remove(vol + "/.appagent/build-id")
 				unix.Mkfifo(vol+"/.appagent/txn", 0o600)
 			},
-			run: func(vol string) (string, error) { _, out, err := syncVol(t, root1, vol, cfg1); return out, err },
+			run: syncWith(t, root1, cfg1),
 			err: "/.appagent/txn is not a regular file",
 		},
 		{
@@ -133,7 +127,7 @@ func TestHostileVolume(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			run: syncWith(t, root2, cfg2),
 			err: "/.appagent/build-id is not a regular file",
 		},
 		{
@@ -146,13 +140,7 @@ func TestHostileVolume(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			run: func(vol string) (string, error) {
-				f, err := Lock(vol)
-				if f != nil {
-					f.Close()
-				}
-				return "", err
-			},
+			run: lockVol,
 			err: "/.appagent/lock is not a regular file",
 		},
 		{
@@ -162,7 +150,7 @@ func TestHostileVolume(t *testing.T) {
 				os.Truncate(vol+"/.appagent/manifest.json", 200<<20)
 				os.Remove(vol + "/.appagent/build-id") // not up to date: the manifest is read
 			},
-			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			run: syncWith(t, root2, cfg2),
 			err: "more than the 134217728 this state file may have",
 		},
 		{
@@ -171,7 +159,7 @@ func TestHostileVolume(t *testing.T) {
 				populated(vol)
 				write(t, vol+"/.appagent/format", "1\nappagent: volume is up to date\n")
 			},
-			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			run: syncWith(t, root2, cfg2),
 			err: "/.appagent/format",
 		},
 		{
@@ -180,7 +168,7 @@ func TestHostileVolume(t *testing.T) {
 				populated(vol)
 				write(t, vol+"/etc/app/bad\xff\xfe", "the user's")
 			},
-			run: func(vol string) (string, error) { _, out, err := syncVol(t, root2, vol, cfg2); return out, err },
+			run: syncWith(t, root2, cfg2),
 			check: func(t *testing.T, vol string) {
 				if got := read(t, vol+"/etc/app/bad\xff\xfe"); got != "the user's" {
 					t.Errorf("the user's file with an invalid UTF-8 name: %q", got)
@@ -248,6 +236,23 @@ func TestHostileVolume(t *testing.T) {
 				c.check(t, vol)
 			}
 		})
+	}
+}
+
+// lockVol takes and releases the volume's lock.
+func lockVol(vol string) (string, error) {
+	f, err := Lock(vol)
+	if f != nil {
+		f.Close()
+	}
+	return "", err
+}
+
+// syncWith runs Sync with an image.
+func syncWith(t *testing.T, root string, cfg *config.Config) func(vol string) (string, error) {
+	return func(vol string) (string, error) {
+		_, out, err := syncVol(t, root, vol, cfg)
+		return out, err
 	}
 }
 
