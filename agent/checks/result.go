@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/appagent/appagent/agent/params"
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // ResultsFile is where the agent publishes the checks' results.
-var ResultsFile = filepath.Join(params.RuntimeDir, "checks.json")
+var ResultsFile = layout.ChecksFile
 
 // The states of a check.
 const (

@@ -12,13 +12,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/appagent/appagent/agent/layout"
 	"go.yaml.in/yaml/v3"
 )
 
 // Defaults, shared by every package that acts on the config.
 const (
 	DefaultVolume     = "/data"
-	DefaultTemplate   = "/usr/share/appagent/template"
+	DefaultTemplate   = layout.DefaultTemplate
 	DefaultMigrations = "/usr/libexec/appagent/migrations"
 	DefaultInit       = "/sbin/init"
 )

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/internal/atomicfile"
 )
 
@@ -54,7 +55,7 @@ type Entry struct {
 }
 
 // ManifestPath is where prepare records the image's filesystem, inside the image root.
-const ManifestPath = "/usr/share/appagent/fs-manifest"
+const ManifestPath = layout.FSManifestFile
 
 const magic = "appagent-fs-manifest 1\n"
 

@@ -12,6 +12,7 @@ import (
 	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/agent/units"
 	"github.com/appagent/appagent/agent/upgrade"
 )
@@ -137,7 +138,7 @@ type Options struct {
 // cannot be read is left unknown.
 func Collect(ctx context.Context, o Options) *Status {
 	if o.Paths.ParamsStatus == "" {
-		o.Paths.ParamsStatus = "/run/appagent/params-status.json"
+		o.Paths.ParamsStatus = layout.RuntimeDir + "/" + layout.ParamsStatus
 	}
 	if o.Paths.ImageBuildID == "" {
 		o.Paths.ImageBuildID = units.BuildIDFile

@@ -7,13 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // DefaultCursorFile keeps the cursor of the last entry written to stdout. /run lives as long as
 // the container's boot: an agent restart resumes after it, a new container (with a new,
 // volatile journal) starts at the beginning of its boot.
-const DefaultCursorFile = "/run/appagent/logfwd.cursor"
+const DefaultCursorFile = layout.CursorFile
 
 // LoadCursor returns the stored cursor, "" when there is none.
 func LoadCursor(path string) (string, error) {

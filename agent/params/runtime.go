@@ -7,19 +7,20 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/internal/atomicfile"
 )
 
 // RuntimeDir is where the agent writes the parameters for the application's units.
-const RuntimeDir = "/run/appagent"
+const RuntimeDir = layout.RuntimeDir
 
 // Paths under RuntimeDir; the generator's drop-ins (agent/units) name the same files.
 const (
-	EnvFileName     = "params.env"         // non-secret NAME="value" lines, for EnvironmentFile=
-	ParamsDirName   = "params"             // one file per non-secret parameter, 0644
-	CredsDirName    = "credentials"        // one file per secret parameter, 0600 in a 0700 dir, for LoadCredential=
-	StatusFileName  = "params-status.json" // names, sources and flags; never a value of a secret
-	ChangedFileName = "params-changed"     // names of parameters changed since the last start, one a line
+	EnvFileName     = layout.ParamsEnvFile  // non-secret NAME="value" lines, for EnvironmentFile=
+	ParamsDirName   = layout.ParamsDir      // one file per non-secret parameter, 0644
+	CredsDirName    = layout.CredentialsDir // one file per secret parameter, 0600 in a 0700 dir, for LoadCredential=
+	StatusFileName  = layout.ParamsStatus   // names, sources and flags; never a value of a secret
+	ChangedFileName = layout.ParamsChanged  // names of parameters changed since the last start, one a line
 )
 
 // CredentialPath is the file a unit loads a secret from: LoadCredential=NAME:<this>.

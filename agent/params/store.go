@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/agent/upgrade"
 )
 
@@ -17,7 +18,7 @@ const StateDir = upgrade.StateDir
 
 // StoredFile is the name of the parameters' file in StateDir. It holds secret values too, so
 // it is written 0600 (root only).
-const StoredFile = "params.json"
+const StoredFile = layout.ParamsName
 
 // storedFormat is the version of params.json's layout.
 const storedFormat = 1
@@ -103,7 +104,7 @@ func Store(volume string, set *Set) error {
 // storedRel is params.json relative to the volume; maxStored bounds its read (the volume is
 // untrusted: a sparse file of gigabytes must not cost gigabytes).
 const (
-	storedRel = StateDir + "/" + StoredFile
+	storedRel = layout.ParamsFile
 	maxStored = 4 << 20
 )
 
@@ -133,16 +134,16 @@ func writeVolume(volume, rel string, data []byte, perm uint32) error {
 
 // StampsDir holds the hooks' stamps on the volume (relative to the volume); agent/units
 // names the same files in its hook units.
-const StampsDir = StateDir + "/stamps"
+const StampsDir = layout.StampsDir
 
 // ConfiguredStamp is the configure hook's stamp: the volume's application data is set up,
 // the hook does not run again.
-const ConfiguredStamp = "configure"
+const ConfiguredStamp = layout.ConfiguredStamp
 
 // ReconfigurePending is the stamp that asks for the reconfigure hook. It is an
 // EnvironmentFile for the hook: APPAGENT_CHANGED="NAME1 NAME2". The hook unit removes it
 // after success, so a failed reconfigure is tried again at the next start.
-const ReconfigurePending = "reconfigure-pending"
+const ReconfigurePending = layout.ReconfigurePending
 
 // MarkReconfigure records that the named parameters changed. Names already pending from an
 // earlier start whose hook did not succeed are kept. No names: nothing is written.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/agent/params"
 )
 
@@ -29,7 +30,7 @@ const DropInName = "50-appagent.conf"
 
 // BuildIDFile is the image's build id, written at prepare time by the volume step
 // (agent/upgrade, ImageMetaDir/build-id). The upgrade hook runs once per build id.
-const BuildIDFile = "/usr/share/appagent/build-id"
+const BuildIDFile = layout.ImageBuildIDFile
 
 // Binary is appagent's path in an image; the hook units call it to write stamps and reports.
 const Binary = "/usr/bin/appagent"
@@ -163,7 +164,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 		if buildID != "" {
 			// The configure hook sets up the volume for this build: the upgrade hook of the
 			// same build must not run after it on the first start.
-			set = append(set, "upgrade-"+buildID)
+			set = append(set, layout.UpgradeStampPrefix+buildID)
 		}
 		what := "# The first-start configure hook: runs once per volume, before the application's units.\n" +
 			"# Success leaves the stamp " + stamps + "/configure; a failure leaves none, so the\n" +
@@ -181,7 +182,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 		what := "# The upgrade hook: runs once per new image build on a volume configured by an earlier build.\n" +
 			"# Success leaves the stamp " + stamps + "/upgrade-" + buildID + ".\n"
 		hook(UpgradeUnit, what, "appagent upgrade hook (first start of a new image build)", h.Upgrade, exitcode.UpgradeHook,
-			[]string{ConfigureUnit}, "ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, "upgrade-"+buildID)), "", stampCmd("upgrade-"+buildID))
+			[]string{ConfigureUnit}, "ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, layout.UpgradeStampPrefix+buildID)), "", stampCmd(layout.UpgradeStampPrefix+buildID))
 	}
 	if hasReconfigure {
 		pending := path.Join(stamps, params.ReconfigurePending)

@@ -7,10 +7,12 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/appagent/appagent/agent/layout"
 )
 
 // ImageMetaDir holds the image's metadata about its template (build-id, manifest.json).
-const ImageMetaDir = "/usr/share/appagent"
+const ImageMetaDir = layout.ImageDir
 
 // NewBuildID returns a unique id for one `appagent prepare` run: its UTC time (so ids sort
 // and say when) and 64 random bits (so two builds in the same second differ).

@@ -9,18 +9,19 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/layout"
 )
 
 // StateDir is the volume's state directory, relative to the volume root.
-const StateDir = ".appagent"
+const StateDir = layout.StateDir
 
 // LockFile and AgentLockFile are the volume's locks, relative to the volume. A container
 // holds LockFile exclusively from init on (the keeper keeps it), and AgentLockFile shared from
 // the agent (appagent.service); a start needs both free, so that killing any one appagent
 // process (the keeper, the agent) never lets a second container onto the volume.
 const (
-	LockFile      = StateDir + "/lock"
-	AgentLockFile = StateDir + "/lock.agent"
+	LockFile      = layout.LockFile
+	AgentLockFile = layout.AgentLockFile
 )
 
 // Lock takes the exclusive lock of the volume (an flock on <volume>/.appagent/lock) without

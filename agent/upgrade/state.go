@@ -6,16 +6,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/appagent/appagent/agent/layout"
 )
 
-// Volume state files, relative to the volume root.
+// Volume state files, relative to the volume root (agent/layout declares them).
 const (
-	fileBuildID  = StateDir + "/build-id"
-	fileFormat   = StateDir + "/format"
-	fileManifest = StateDir + "/manifest.json"
-	fileTxn      = StateDir + "/txn"
-	dirStaging   = StateDir + "/staging"
-	dirBackup    = StateDir + "/backup"
+	fileBuildID  = layout.BuildIDFile
+	fileFormat   = layout.FormatFile
+	fileManifest = layout.ManifestFile
+	fileTxn      = layout.TxnFile
+	dirStaging   = layout.StagingDir
+	dirBackup    = layout.BackupDir
 )
 
 // maxManifest bounds the volume manifest (and a backup's plan.json) read into memory: they are
