@@ -166,3 +166,39 @@ hooks:
 		t.Errorf("log:\n%s", logs.String())
 	}
 }
+
+// TestHTTPCheckLeavesNoConnection: an HTTP check asks for "Connection: close" and keeps no
+// idle connection, so no server worker is held between checks (Apache's graceful stop waited
+// for one, and systemd had to kill it).
+func TestHTTPCheckLeavesNoConnection(t *testing.T) {
+	var open atomic.Int32
+	var sawClose atomic.Bool
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Close || r.Header.Get("Connection") == "close" {
+			sawClose.Store(true)
+		}
+		w.Write([]byte(strings.Repeat("x", 20000)))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	for i := 0; i < 3; i++ {
+		if ok, out := run(context.Background(), config.Check{HTTP: srv.URL, Status: []int{200}, Timeout: config.Duration{Duration: 2 * time.Second}}); !ok {
+			t.Fatalf("check: %s", out)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for open.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := open.Load(); n != 0 || !sawClose.Load() {
+		t.Errorf("%d connections still open after the checks (Connection: close asked: %v)", n, sawClose.Load())
+	}
+}
