@@ -202,3 +202,45 @@ func TestHTTPCheckLeavesNoConnection(t *testing.T) {
 		t.Errorf("%d connections still open after the checks (Connection: close asked: %v)", n, sawClose.Load())
 	}
 }
+
+// TestTaskEndsWhenStopping: once the container is stopping, the checks end: no more requests
+// reach the application, no failure is reported and the check hook does not run.
+func TestTaskEndsWhenStopping(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	decl := filepath.Join(dir, "appagent.yaml")
+	os.WriteFile(decl, []byte(`volume: {path: /data}
+units: [web.service]
+checks:
+  - {name: web, unit: web.service, http: "`+srv.URL+`", interval: 1s, timeout: 1s}
+`), 0o644)
+	var stopping atomic.Bool
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, err := (&Task{ConfigPath: decl, ResultsFile: filepath.Join(dir, "checks.json"), Stopping: stopping.Load}).Start(ctx, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); hits.Load() < 1 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	stopping.Store(true)
+	time.Sleep(1200 * time.Millisecond) // the run already waiting for its interval asks, and ends
+	n := hits.Load()
+	time.Sleep(1500 * time.Millisecond)
+	if hits.Load() != n || n == 0 {
+		t.Errorf("checks still reach the application while the container stops: %d, then %d", n, hits.Load())
+	}
+	select {
+	case <-done:
+		t.Error("the task ended before the agent's stop (that would stop the agent)")
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Error("the task did not end at the agent's stop")
+	}
+}

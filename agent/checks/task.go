@@ -20,6 +20,11 @@ type Task struct {
 	ConfigPath  string           // "" is config.DefaultPath
 	ResultsFile string           // default ResultsFile
 	Now         func() time.Time // default time.Now
+	// Stopping tells that the container is shutting down (systemd's state "stopping"): the
+	// checks then stop. Run on, they would reach units as they stop (an HTTP request keeps an
+	// Apache worker busy through its graceful stop), report failures of a clean stop, and
+	// run the check hook (failure mail) for them. nil: never.
+	Stopping func() bool
 }
 
 func (t *Task) Name() string { return "checks" }
@@ -70,6 +75,10 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 		go func(k *tracker) {
 			defer wg.Done()
 			for {
+				if t.Stopping != nil && t.Stopping() {
+					log.Info("the container is stopping: checks end", "check", k.check.Name)
+					return
+				}
 				ok, out := run(ctx, k.check)
 				if ctx.Err() != nil {
 					return
@@ -99,6 +108,9 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	}
 	go func() {
 		wg.Wait()
+		// Checks ended by the stop: the task itself lasts until the agent stops (a task that
+		// ends stops the agent, and the log forwarder must see the shutdown through).
+		<-ctx.Done()
 		done <- nil
 	}()
 	log.Info("running the application checks", "count", len(trackers), "path", file)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -63,7 +64,7 @@ func agentTasks(log hclog.Logger) []service.Task {
 	// The volume lock next: the volume stays this container's while the agent runs, even if
 	// the keeper (which holds init's lock) is killed.
 	// The checks last: they only read the application.
-	return []service.Task{&logfwd.Task{Explain: explainExit}, &upgrade.LockTask{}, &params.Task{}, &checks.Task{}}
+	return []service.Task{&logfwd.Task{Explain: explainExit}, &upgrade.LockTask{}, &params.Task{}, &checks.Task{Stopping: systemStopping()}}
 }
 
 func envOr(name, def string) string {
@@ -86,4 +87,31 @@ func explainExit(unit string, status int) string {
 		defer cancel()
 		return sd.Properties(ctx, unit, names)
 	})
+}
+
+// systemStopping tells whether systemd is shutting the container down, over one D-Bus
+// connection dialed on first use and kept (the checks ask before every run).
+func systemStopping() func() bool {
+	var mu sync.Mutex
+	var sd health.Systemd
+	return func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if sd == nil {
+			var err error
+			if sd, err = health.Dial(); err != nil {
+				sd = nil
+				return false
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := sd.SystemState(ctx)
+		if err != nil {
+			sd.Close()
+			sd = nil
+			return false
+		}
+		return st == "stopping"
+	}
 }
