@@ -19,15 +19,7 @@ import (
 const AdoptEnv = "APPAGENT_ADOPT"
 
 // AllowAdoptEnv reads AdoptEnv from an environment value: "" or "yes".
-func AllowAdoptEnv(val string) (bool, error) {
-	switch val {
-	case "":
-		return false, nil
-	case "yes":
-		return true, nil
-	}
-	return false, exitcode.Withf(exitcode.Config, "%s=%q: the only value is \"yes\" (or leave it unset)", AdoptEnv, truncate(val, 40))
-}
+func AllowAdoptEnv(val string) (bool, error) { return consent(AdoptEnv, val, "yes") }
 
 // checkAdopt applies the consent to a planned adoption and, given it, runs the caller's
 // OnAdopt before the volume changes (so a crash after the adoption cannot leave a volume

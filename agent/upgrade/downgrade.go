@@ -57,11 +57,17 @@ func orNone(s string) string {
 // AllowDowngradeEnv reads DowngradeEnv from an environment value: "" (not allowed) or
 // "allow"; anything else is a mistake the operator hears about before the volume is touched.
 func AllowDowngradeEnv(val string) (bool, error) {
+	return consent(DowngradeEnv, val, config.DowngradeAllow)
+}
+
+// consent reads a one-start consent from the environment: unset, or the one word that gives
+// it; anything else is a mistake the operator hears about before the volume is touched.
+func consent(name, val, yes string) (bool, error) {
 	switch val {
 	case "":
 		return false, nil
-	case config.DowngradeAllow:
+	case yes:
 		return true, nil
 	}
-	return false, exitcode.Withf(exitcode.Config, "%s=%q: the only value is %q (or leave it unset)", DowngradeEnv, truncate(val, 40), config.DowngradeAllow)
+	return false, exitcode.Withf(exitcode.Config, "%s=%q: the only value is %q (or leave it unset)", name, truncate(val, 40), yes)
 }
