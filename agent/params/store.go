@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"path/filepath"
 	"sort"
@@ -111,6 +112,9 @@ const (
 // readVolume reads rel of the volume through agent/upgrade's no-follow layer (nil: missing).
 func readVolume(volume, rel string, max int64) ([]byte, error) {
 	vol, err := upgrade.OpenVolume(volume)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // no volume yet (init creates its directory after this read)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -37,3 +37,12 @@ func TestStoreNeverFollowsAPlantedLink(t *testing.T) {
 		t.Errorf("files appeared outside the volume: %v", names)
 	}
 }
+
+// TestLoadStoredWithoutVolume: before init made the volume's directory (no volume mounted,
+// the path missing from the image), there is nothing stored, and that is no error.
+func TestLoadStoredWithoutVolume(t *testing.T) {
+	s, err := LoadStored(filepath.Join(t.TempDir(), "not-yet"))
+	if err != nil || len(s.Values) != 0 {
+		t.Fatalf("%+v %v", s, err)
+	}
+}
