@@ -15,6 +15,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/upgrade"
+	"golang.org/x/sys/unix"
 )
 
 // Units is what doctor asks systemd (agent/health implements it over D-Bus).
@@ -439,7 +440,7 @@ func checkLock(cfg *config.Config, sys *System) Result {
 // device dev. Lines look like "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters
 // ("1: -> FLOCK …") are skipped.
 func LockHolders(procLocks string, dev, ino uint64) []int {
-	major, minor := unixMajor(dev), unixMinor(dev)
+	major, minor := uint64(unix.Major(dev)), uint64(unix.Minor(dev))
 	var pids []int
 	for _, line := range strings.Split(procLocks, "\n") {
 		f := strings.Fields(line)
@@ -464,10 +465,6 @@ func LockHolders(procLocks string, dev, ino uint64) []int {
 	}
 	return pids
 }
-
-// unixMajor and unixMinor decode a Linux dev_t (glibc's gnu_dev_major/minor).
-func unixMajor(dev uint64) uint64 { return ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xfffff000) }
-func unixMinor(dev uint64) uint64 { return (dev & 0xff) | ((dev >> 12) & 0xffffff00) }
 
 // pid1IsSystemd tells whether PID 1 of this container is systemd (init exec'd it).
 func pid1IsSystemd(sys *System) bool {
