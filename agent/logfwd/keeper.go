@@ -307,15 +307,9 @@ func FromKeeper() (stdout, stderr *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "container-stdout"), os.NewFile(uintptr(fds[1]), "container-stderr"), nil
 }
 
-// Stdout returns the container's original stdout: from the keeper, else /dev/console when it
-// exists (systemd started directly, e.g. under nspawn --console=passive or podman -t).
-// The error says why there is neither.
-func Stdout() (*os.File, error) {
-	f, _, err := OpenOutput()
-	return f, err
-}
-
-// OpenOutput is Stdout that also says where the file came from ("keeper" or "/dev/console").
+// OpenOutput returns the container's original stdout and where it came from: from the
+// keeper ("keeper"), else /dev/console when it exists (systemd started directly, e.g. under
+// nspawn --console=passive or podman -t). The error says why there is neither.
 func OpenOutput() (*os.File, string, error) {
 	out, errf, kerr := FromKeeper()
 	if kerr == nil {

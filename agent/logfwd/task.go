@@ -104,7 +104,7 @@ type Task struct {
 	EnvPath string
 	// CursorFile (default DefaultCursorFile).
 	CursorFile string
-	// Output overrides the container's stdout (tests); nil = Stdout().
+	// Output overrides the container's stdout (tests); nil = OpenOutput().
 	Output io.Writer
 	// Source overrides where entries come from (tests); nil = OpenSource.
 	Source func(SourceOptions) (Source, string, error)

@@ -102,7 +102,7 @@ func checkImagePaths(root string, cfg *config.Config, paths []config.VolumePath,
 		}
 		cur := "/"
 		ok := true
-		for i, c := range parts[:len(parts)-1] {
+		for _, c := range parts[:len(parts)-1] {
 			cur = path.Join(cur, c)
 			fi, err := os.Lstat(join(root, cur))
 			if errors.Is(err, os.ErrNotExist) {
@@ -128,7 +128,6 @@ func checkImagePaths(root string, cfg *config.Config, paths []config.VolumePath,
 				ok = false
 				break
 			}
-			_ = i
 		}
 		if !ok {
 			continue

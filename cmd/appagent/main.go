@@ -276,8 +276,3 @@ func meaningFor(cmd string, e exitcode.Entry) string {
 	}
 	return head
 }
-
-// notYet is the answer of a subcommand that a later issue fills in.
-func notYet(name, issue string) error {
-	return exitcode.Withf(exitcode.Failure, "%s is not implemented yet (tracked in %s); this build cannot do it", name, issue)
-}
