@@ -91,11 +91,48 @@ func waitLines(t *testing.T, logs func() string, prefix string, n int, timeout t
 	}
 	for i, v := range got {
 		if v != i+1 {
-			t.Errorf("%q: line %d is number %d: a gap or a repeat", prefix, i+1, v)
+			t.Errorf("%q: line %d is number %d: a gap or a repeat; the output around it:\n%s", prefix, i+1, v, around(out, prefix, i+1))
 			break
 		}
 	}
 	return out
+}
+
+// firstMissing is the first number absent from got (which should be 1, 2, …), 0 if none.
+func firstMissing(got []int) int {
+	seen := map[int]bool{}
+	for _, v := range got {
+		seen[v] = true
+	}
+	for i := 1; i <= len(got)+1; i++ {
+		if !seen[i] {
+			return i
+		}
+	}
+	return 0
+}
+
+// around is the output from a few lines before the first line that holds "<prefix> n-1" to
+// a few after the one that holds "<prefix> n+1": what surrounds a gap (a line merged into
+// another, the forwarder's restart notes, systemd's status lines).
+func around(out, prefix string, n int) string {
+	lines := strings.Split(out, "\n")
+	first, last := -1, -1
+	for i, l := range lines {
+		for _, k := range []int{n - 1, n, n + 1} {
+			if strings.Contains(l, fmt.Sprintf("%s %d", prefix, k)) {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+	}
+	if first < 0 {
+		return "(no line near it)"
+	}
+	first, last = max(first-8, 0), min(last+8, len(lines)-1)
+	return strings.Join(lines[first:last+1], "\n")
 }
 
 // run starts a transient unit in the container that runs a shell script.
@@ -137,6 +174,14 @@ func TestLogsPodman(t *testing.T) {
 			c.MustExec("systemctl", "restart", "appagent.service")
 		}
 		logs := waitLines(t, c.Logs, "restart-line", n, 90*time.Second)
+		if t.Failed() {
+			// Is the missing line in the journal (lost by the forwarder) or not (by journald)?
+			// And what did the agents say around it?
+			if m := firstMissing(numberedLines(logs, "restart-line")); m > 0 {
+				out, _, _, _ := c.Exec("sh", "-c", fmt.Sprintf(`journalctl -o short-precise --no-pager | grep -n -B8 -A8 "restart-line %d$"; echo "---"; journalctl -o short-precise --no-pager -u appagent.service | grep -v forwarding`, m))
+				t.Logf("line %d in the journal, and the agents' own lines:\n%s", m, out)
+			}
+		}
 		if strings.Contains(logs, "no longer has the last entry written") {
 			t.Errorf("a clean restart was reported as a gap")
 		}
