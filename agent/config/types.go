@@ -35,7 +35,42 @@ type Config struct {
 	// Checks tell whether the application works (not only whether its units run); the agent
 	// runs them and `appagent status` is ready only when they pass.
 	Checks []Check `yaml:"checks"`
+	// Replication says how instances of the image tell a primary from its replicas, and where
+	// a replica finds its primary (docs/replication.md); hooks.join makes a replica.
+	Replication *Replication `yaml:"replication"`
 }
+
+// Replication names the parameters that give an instance its role and its primary.
+type Replication struct {
+	// Role names the parameter whose value is the instance's role: RolePrimary, RoleReplica,
+	// or RoleOrdinal (the hostname's StatefulSet ordinal decides: NAME-0 is the primary).
+	Role string `yaml:"role"`
+	// Primary names the parameter that holds the primary's address (a host name or an IP
+	// address) for a replica; `appagent kube` sets it to the first pod's name in the
+	// StatefulSet's headless Service.
+	Primary string `yaml:"primary"`
+
+	Line int `yaml:"-"`
+}
+
+func (r *Replication) UnmarshalYAML(n *yaml.Node) error {
+	type plain Replication
+	if err := n.Decode((*plain)(r)); err != nil {
+		return err
+	}
+	r.Line = n.Line
+	return nil
+}
+
+// The values of the role parameter.
+const (
+	RolePrimary = "primary"
+	RoleReplica = "replica"
+	RoleOrdinal = "ordinal"
+)
+
+// Roles are the values the role parameter may take.
+var Roles = []string{RolePrimary, RoleReplica, RoleOrdinal}
 
 // Volume declares the one volume that holds all state and the paths kept on it.
 type Volume struct {
@@ -240,6 +275,10 @@ type Hooks struct {
 	Upgrade *Hook `yaml:"upgrade"`
 	// Reconfigure runs when a parameter declared on_change: reconfigure changed.
 	Reconfigure *Hook `yaml:"reconfigure"`
+	// Join runs once per volume on a replica (replication:), after configure and before the
+	// application's units, with APPAGENT_ROLE and APPAGENT_PRIMARY: it makes this instance a
+	// copy of the primary (clone the database, start replicating).
+	Join *Hook `yaml:"join"`
 	// Check runs when an application check turns failing or passing again, with
 	// APPAGENT_CHECK (its name), APPAGENT_CHECK_STATE (failing or passing) and
 	// APPAGENT_CHECK_OUTPUT; run by the agent, not as a unit, with the hook's timeout.

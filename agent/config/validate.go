@@ -149,7 +149,8 @@ func (c *Config) validate(r *Report) {
 			errf(u.Line, key, "exit_code %d is outside 0-255", u.ExitCode)
 		}
 	}
-	for name, h := range map[string]*Hook{"configure": c.Hooks.Configure, "upgrade": c.Hooks.Upgrade, "reconfigure": c.Hooks.Reconfigure, "check": c.Hooks.Check} {
+	c.validateReplication(errf, seen, names)
+	for name, h := range map[string]*Hook{"configure": c.Hooks.Configure, "upgrade": c.Hooks.Upgrade, "reconfigure": c.Hooks.Reconfigure, "join": c.Hooks.Join, "check": c.Hooks.Check} {
 		if h == nil {
 			continue
 		}

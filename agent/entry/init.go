@@ -6,12 +6,14 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/preflight"
+	"github.com/appagent/appagent/agent/replication"
 	"github.com/appagent/appagent/agent/upgrade"
 )
 
@@ -118,6 +120,16 @@ func Init(o Options) (err error) {
 	for _, w := range set.Warnings {
 		fmt.Fprintf(o.Out, "appagent init: %s\n", w)
 	}
+	// The role (replication:) is a parameter problem too: found before the volume is touched.
+	var role *replication.Role
+	if cfg.Replication != nil {
+		host, _ := os.Hostname()
+		r, err := replication.Decide(cfg.Replication, replication.Values(set), host)
+		if err != nil {
+			return err
+		}
+		role = &r
+	}
 	// The resolved set holds the secrets from here on: drop the ones given by env from this
 	// process's environment at once, so no child (migration steps, the keeper) and not systemd
 	// (/proc/1/environ) inherits them.
@@ -132,6 +144,14 @@ func Init(o Options) (err error) {
 		OnAdopt: func() error { return params.Adopt(cfg, set, o.Out) }}
 	if _, err := upgrade.Sync(sync); err != nil {
 		return err
+	}
+	// A replica never joins over a primary's data: judged on the populated volume, before
+	// the given values are kept.
+	if role != nil {
+		if err := replication.AtStart(cfg.Volume.Path, *role, time.Now(), o.Out); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "appagent init: role %s (%s)\n", role.Name, role.From)
 	}
 	// After the volume is locked and populated: keep the given values for later starts.
 	if err := params.Commit(cfg.Volume.Path, set); err != nil {

@@ -33,6 +33,8 @@ const (
 	Degraded      Code = 21 // status: running, but a non-essential unit failed
 	Failed        Code = 22 // status: failed or stopping
 	NotAvailable  Code = 23 // status: could not reach systemd or the agent
+	JoinHook      Code = 24 // the join hook (a replica's first start) failed (image may declare another)
+	RoleRefused   Code = 25 // the instance's role does not fit its volume (replication)
 	// SystemdExited is systemd's own code when it cannot start ("Exiting PID 1"); appagent
 	// never uses it, but a container that ends with it ended this way.
 	SystemdExited Code = 255
@@ -65,6 +67,8 @@ var Table = []Entry{
 	{Degraded, "degraded", "`status`: running, but a non-essential unit failed"},
 	{Failed, "failed", "`status`: failed (an essential unit or hook failed) or stopping"},
 	{NotAvailable, "not-available", "`status`: systemd or the agent could not be reached"},
+	{JoinHook, "join-failed", "a replica's join hook failed; it runs again at the next start (default; the image may declare another code)"},
+	{RoleRefused, "role-refused", "the instance's role does not fit its volume: a primary's data started as a replica, or a replica's unfinished copy as the primary (docs/replication.md)"},
 	{SystemdExited, "systemd-exited", "not appagent's: systemd itself could not start (\"Exiting PID 1\", a cause the preflight does not know, or APPAGENT_SKIP_PREFLIGHT=1); its last words are in the lines before when the console caught them (docs/runtimes.md)"},
 }
 

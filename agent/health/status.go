@@ -176,7 +176,7 @@ func Collect(ctx context.Context, o Options) *Status {
 		names = append(names, u.Name)
 		essential = append(essential, u.Essential)
 	}
-	hooks := declaredHooks(cfg)
+	hooks := declaredHooks(cfg, st.Volume.ImageBuildID)
 	for _, h := range hooks {
 		names = append(names, h.Unit)
 	}
@@ -210,16 +210,10 @@ func errString(err error, def string) string {
 	return err.Error()
 }
 
-func declaredHooks(cfg *config.Config) []Hook {
+func declaredHooks(cfg *config.Config, buildID string) []Hook {
 	var hs []Hook
-	if cfg.Hooks.Configure != nil {
-		hs = append(hs, Hook{Name: "configure", Unit: units.ConfigureUnit})
-	}
-	if cfg.Hooks.Upgrade != nil {
-		hs = append(hs, Hook{Name: "upgrade", Unit: units.UpgradeUnit})
-	}
-	if cfg.Hooks.Reconfigure != nil {
-		hs = append(hs, Hook{Name: "reconfigure", Unit: units.ReconfigureUnit})
+	for _, hu := range units.HookUnits(cfg, buildID) {
+		hs = append(hs, Hook{Name: hu.Hook, Unit: hu.Unit})
 	}
 	return hs
 }

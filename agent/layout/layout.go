@@ -19,6 +19,7 @@ const (
 	ParamsFile    = StateDir + "/" + ParamsName // the stored parameters (secrets too: 0600)
 	ParamsName    = "params.json"
 	StampsDir     = StateDir + "/stamps" // the hooks' stamps
+	RoleFile      = StateDir + "/role"   // the instance role the volume was set up for (replication)
 )
 
 // The hooks' stamps, in StampsDir.
@@ -26,6 +27,7 @@ const (
 	ConfiguredStamp    = "configure"           // the configure hook succeeded on this volume
 	ReconfigurePending = "reconfigure-pending" // parameters changed: the reconfigure hook runs
 	UpgradeStampPrefix = "upgrade-"            // + build id: the upgrade hook succeeded for that build
+	JoinedStamp        = "join"                // the join hook succeeded: this volume is a replica's copy
 )
 
 // In the image.
@@ -47,4 +49,6 @@ const (
 	CredentialsDir = "credentials"                 // in RuntimeDir: one file per secret, for LoadCredential=
 	ParamsStatus   = "params-status.json"          // in RuntimeDir: names, sources, flags; never a secret
 	ParamsChanged  = "params-changed"              // in RuntimeDir: parameters changed since the last start
+	RoleEnvFile    = RuntimeDir + "/role.env"      // APPAGENT_ROLE, APPAGENT_PRIMARY, APPAGENT_ORDINAL for units
+	ReplicaFlag    = RuntimeDir + "/replica"       // exists while this instance is a replica: the join hook's condition
 )

@@ -27,6 +27,9 @@ type Task struct {
 	SecretsDir  string    // default DefaultSecretsDir
 	EnvironFile string    // default /proc/1/environ
 	StartUnit   StartUnit // default: systemd over its private socket
+	// AfterWrite, when set, writes what other packages derive from the parameters (the
+	// replication role) before the agent is ready; its error stops the start.
+	AfterWrite func(cfg *config.Config, set *Set) error
 }
 
 func (t *Task) Name() string { return "params" }
@@ -54,6 +57,11 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	dir := orDefault(t.RuntimeDir, RuntimeDir)
 	if err := WriteRuntime(dir, set); err != nil {
 		return nil, err
+	}
+	if t.AfterWrite != nil {
+		if err := t.AfterWrite(cfg, set); err != nil {
+			return nil, err
+		}
 	}
 	// systemd sets the hostname from /etc/hostname when it starts, after `appagent init` set
 	// it from the identity parameter (seen with nspawn); set it again, before READY=1.

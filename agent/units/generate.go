@@ -21,6 +21,7 @@ const (
 	ConfigureUnit   = "appagent-configure.service"
 	UpgradeUnit     = "appagent-upgrade.service"
 	ReconfigureUnit = params.ReconfigureUnit // the agent starts it when parameters change while running
+	JoinUnit        = "appagent-join.service"
 	// FailedUnit is the OnFailure= template of essential units that are not services.
 	FailedUnit = "appagent-failed@.service"
 )
@@ -90,25 +91,21 @@ func Generate(cfg *config.Config, o Options) Generated {
 	if h.Upgrade != nil && buildID == "" {
 		g.Notes = append(g.Notes, fmt.Sprintf("the image declares an upgrade hook but has no build id (%s); the hook cannot run; rebuild the image with appagent prepare", BuildIDFile))
 	}
-	hasConfigure := h.Configure != nil || (h.Upgrade != nil && buildID != "")
-	hasUpgrade := h.Upgrade != nil && buildID != ""
-	hasReconfigure := h.Reconfigure != nil
-
 	var hookUnits []string
-	if hasConfigure {
-		hookUnits = append(hookUnits, ConfigureUnit)
+	has := map[string]bool{}
+	for _, hu := range HookUnits(cfg, buildID) {
+		hookUnits = append(hookUnits, hu.Unit)
+		has[hu.Hook] = true
 	}
-	if hasUpgrade {
-		hookUnits = append(hookUnits, UpgradeUnit)
-	}
-	if hasReconfigure {
-		hookUnits = append(hookUnits, ReconfigureUnit)
-	}
+	hasConfigure, hasUpgrade, hasJoin, hasReconfigure := has["configure"], has["upgrade"], has["join"], has["reconfigure"]
 	// paramLines gives a unit the environment file and its secrets: hooks (unit "") get every
 	// secret, an application unit those whose units: list names it (all when there is no list;
 	// none, hooks only, for "units: []").
 	paramLines := func(b *strings.Builder, unit string) {
 		fmt.Fprintf(b, "EnvironmentFile=-%s\n", params.EnvFilePath(params.RuntimeDir))
+		if cfg.Replication != nil {
+			fmt.Fprintf(b, "EnvironmentFile=-%s\n", layout.RoleEnvFile)
+		}
 		for _, p := range cfg.Parameters {
 			if p.Secret && (unit == "" || p.Units == nil || slices.Contains(p.Units, unit)) {
 				fmt.Fprintf(b, "LoadCredential=%s:%s\n", p.Name, params.CredentialPath(params.RuntimeDir, p.Name))
@@ -184,6 +181,21 @@ func Generate(cfg *config.Config, o Options) Generated {
 		hook(UpgradeUnit, what, "appagent upgrade hook (first start of a new image build)", h.Upgrade, exitcode.UpgradeHook,
 			[]string{ConfigureUnit}, "ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, layout.UpgradeStampPrefix+buildID)), "", stampCmd(layout.UpgradeStampPrefix+buildID))
 	}
+	if hasJoin {
+		joined := path.Join(stamps, layout.JoinedStamp)
+		what := "# The join hook: runs once per volume on a replica (" + layout.ReplicaFlag + " is there), after\n" +
+			"# configure and before the application's units, with $APPAGENT_ROLE and $APPAGENT_PRIMARY.\n" +
+			"# Success leaves the stamp " + joined + "; a failure leaves none, so the next start joins again.\n"
+		var after []string
+		if hasConfigure {
+			after = append(after, ConfigureUnit)
+		}
+		if hasUpgrade {
+			after = append(after, UpgradeUnit)
+		}
+		hook(JoinUnit, what, "appagent join hook (first start of a replica)", h.Join, exitcode.JoinHook, after,
+			"ConditionPathExists=!"+escapeSpecifiers(joined)+"\nConditionPathExists="+escapeSpecifiers(layout.ReplicaFlag), "", stampCmd(layout.JoinedStamp))
+	}
 	if hasReconfigure {
 		pending := path.Join(stamps, params.ReconfigurePending)
 		what := "# The reconfigure hook: runs when parameters declared on_change: reconfigure changed;\n" +
@@ -194,6 +206,9 @@ func Generate(cfg *config.Config, o Options) Generated {
 		}
 		if hasUpgrade {
 			after = append(after, UpgradeUnit)
+		}
+		if hasJoin {
+			after = append(after, JoinUnit)
 		}
 		hook(ReconfigureUnit, what, "appagent reconfigure hook (parameters changed)", h.Reconfigure, exitcode.Configure,
 			after, "ConditionPathExists="+escapeSpecifiers(pending), escapeSpecifiers(pending), stampCmd("--remove", params.ReconfigurePending))

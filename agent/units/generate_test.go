@@ -60,6 +60,7 @@ func TestGenerateGolden(t *testing.T) {
 		{"minimal", "minimal.yaml", "b1"},
 		{"upgrade-only", "upgrade-only.yaml", "b2"},
 		{"bad-build-id", "upgrade-only.yaml", "../../etc"},
+		{"replicated", "replicated.yaml", "b3"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadConfig(t, tt.config)

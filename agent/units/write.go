@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/appagent/appagent/agent/config"
 )
@@ -80,9 +79,7 @@ func RunGenerator(o GeneratorOptions) error {
 		return fmt.Errorf("appagent-generator: %w", err)
 	}
 	var opt Options
-	if data, err := os.ReadFile(filepath.Join(o.Root, BuildIDFile)); err == nil {
-		opt.BuildID = strings.TrimSpace(string(data))
-	}
+	opt.BuildID = ImageBuildID(o.Root)
 	opt.UnitPath = func(name string) string {
 		for _, d := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
 			if _, err := os.Stat(filepath.Join(o.Root, d, name)); err == nil {

@@ -33,6 +33,9 @@ func (vol *Volume) ReadFile(rel string, max int64) ([]byte, error) {
 	return vol.v.readSmall(rel, max)
 }
 
+// Exists tells whether rel exists (of any type, a symlink not followed).
+func (vol *Volume) Exists(rel string) (bool, error) { return vol.v.exists(rel) }
+
 // WriteFile replaces rel with data atomically (temp file, fsync, rename, fsync of the
 // directory).
 func (vol *Volume) WriteFile(rel string, data []byte, perm uint32) error {

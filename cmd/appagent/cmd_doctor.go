@@ -50,14 +50,8 @@ Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
 				defer sd.Close()
 				o.Units = health.ForDoctor{Systemd: sd}
 			}
-			if cfg.Hooks.Configure != nil {
-				o.ExtraUnits = append(o.ExtraUnits, units.ConfigureUnit)
-			}
-			if cfg.Hooks.Upgrade != nil {
-				o.ExtraUnits = append(o.ExtraUnits, units.UpgradeUnit)
-			}
-			if cfg.Hooks.Reconfigure != nil {
-				o.ExtraUnits = append(o.ExtraUnits, units.ReconfigureUnit)
+			for _, hu := range units.HookUnits(cfg, units.ImageBuildID("/")) {
+				o.ExtraUnits = append(o.ExtraUnits, hu.Unit)
 			}
 			o.Record = func() (string, error) { return upgrade.VerifyRecord(upgrade.Options{Config: cfg}) }
 			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)

@@ -14,6 +14,7 @@ import (
 	"github.com/appagent/appagent/agent/health"
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
+	"github.com/appagent/appagent/agent/replication"
 	"github.com/appagent/appagent/agent/service"
 	"github.com/appagent/appagent/agent/units"
 	"github.com/appagent/appagent/agent/upgrade"
@@ -64,7 +65,7 @@ func agentTasks(log hclog.Logger) []service.Task {
 	// The volume lock next: the volume stays this container's while the agent runs, even if
 	// the keeper (which holds init's lock) is killed.
 	// The checks last: they only read the application.
-	return []service.Task{&logfwd.Task{Explain: explainExit}, &upgrade.LockTask{}, &params.Task{}, &checks.Task{Stopping: systemStopping()}}
+	return []service.Task{&logfwd.Task{Explain: explainExit}, &upgrade.LockTask{}, &params.Task{AfterWrite: replication.ForUnits}, &checks.Task{Stopping: systemStopping()}}
 }
 
 func envOr(name, def string) string {
