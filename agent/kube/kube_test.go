@@ -219,7 +219,7 @@ func TestKubernetesDecodesStrictly(t *testing.T) {
 	for _, p := range svcs[1].Spec.Ports {
 		ports = append(ports, fmt.Sprintf("%s:%d", p.Name, p.Port))
 	}
-	if svcs[1].Spec.Type != corev1.ServiceTypeClusterIP || strings.Join(ports, ",") != "http:80,ssh:22" {
+	if svcs[1].Spec.Type != corev1.ServiceTypeClusterIP || strings.Join(ports, ",") != "http:80,ssh:22,mysql:3306" {
 		t.Errorf("the ClusterIP Service carries the declared ports: %v", ports)
 	}
 	checkParams(t, cfg, pod)
@@ -396,8 +396,14 @@ func TestOpenShiftTemplate(t *testing.T) {
 				}
 			}
 		case *corev1.Secret:
-			if len(x.StringData) != 2 {
-				t.Errorf("the Secret holds the two secret parameters: %v", x.StringData)
+			secrets := 0
+			for _, p := range cfg.Parameters {
+				if p.Secret {
+					secrets++
+				}
+			}
+			if len(x.StringData) != secrets {
+				t.Errorf("the Secret holds the %d secret parameters: %v", secrets, x.StringData)
 			}
 		default:
 			kinds[fmt.Sprintf("%T", o)]++

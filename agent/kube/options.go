@@ -38,6 +38,9 @@ type Options struct {
 	OpenShift bool
 	// SCC is the SecurityContextConstraints the OpenShift service account may use.
 	SCC string
+	// Replicas is the StatefulSet's number of pods (default 1). More than one needs the
+	// declaration's replication: pod NAME-0 is the primary, the others join it.
+	Replicas int
 }
 
 // Defaults for Options.
@@ -135,8 +138,49 @@ func (o *Options) complete(cfg *config.Config) error {
 			add("--set %s: %v", k, err)
 		}
 	}
+	o.completeReplicas(cfg, declared, add)
 	if len(problems) > 0 {
 		return fmt.Errorf("kube: %d problem(s):\n  %s", len(problems), strings.Join(problems, "\n  "))
 	}
 	return nil
 }
+
+// completeReplicas checks --replicas and, for more than one pod, gives every pod its role by
+// its ordinal and the primary's address in the headless Service: NAME-0.NAME, a name that
+// resolves in the namespace from the pod's start (PublishNotReadyAddresses).
+func (o *Options) completeReplicas(cfg *config.Config, declared map[string]config.Parameter, add func(string, ...any)) {
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.Replicas < 1 {
+		add("--replicas %d: a StatefulSet has at least one pod", o.Replicas)
+		return
+	}
+	if o.Replicas == 1 {
+		return
+	}
+	r := cfg.Replication
+	if r == nil {
+		add("--replicas %d: the image declares no replication: (docs/replication.md), so a second pod could only start a second, separate application on its own volume", o.Replicas)
+		return
+	}
+	values := make(map[string]string, len(o.Values)+2)
+	for k, v := range o.Values {
+		values[k] = v
+	}
+	if v, given := values[r.Role]; given && v != config.RoleOrdinal {
+		add("--set %s=%s: with --replicas %d each pod's role comes from its ordinal (%s-0 is the primary); leave %s out or set it to %s",
+			r.Role, v, o.Replicas, o.Name, r.Role, config.RoleOrdinal)
+	}
+	values[r.Role] = config.RoleOrdinal
+	if _, err := params.Check(declared[r.Role], config.RoleOrdinal); err != nil {
+		add("--replicas %d: the pods take their role from their ordinal, and parameter %s does not allow %q (%v); add %s to its one_of", o.Replicas, r.Role, config.RoleOrdinal, err, config.RoleOrdinal)
+	}
+	if _, given := values[r.Primary]; !given {
+		values[r.Primary] = PrimaryAddress(o)
+	}
+	o.Values = values
+}
+
+// PrimaryAddress is where replicas find the primary: pod 0 in the headless Service.
+func PrimaryAddress(o *Options) string { return o.Name + "-0." + o.Name }

@@ -104,8 +104,11 @@ func statefulSet(cfg *config.Config, o *Options, image string, identity *corev1.
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: meta(o, o.Name),
 		Spec: appsv1.StatefulSetSpec{
-			// One replica: the volume belongs to one container at a time (appagent locks it).
-			Replicas:    ptr(int32(1)),
+			// Each pod has its own claim (appagent locks a volume to one container); more than
+			// one pod is a primary and its replicas (replication:). The default pod management,
+			// OrderedReady, starts pod N only when pod N-1 is ready: the primary answers before
+			// the first replica joins it.
+			Replicas:    ptr(int32(o.Replicas)),
 			ServiceName: o.Name,
 			Selector:    &metav1.LabelSelector{MatchLabels: selector(o)},
 			Template: corev1.PodTemplateSpec{

@@ -42,10 +42,21 @@ func services(cfg *config.Config, o *Options) []*corev1.Service {
 			ObjectMeta: meta(o, ServiceName(o)),
 			Spec: corev1.ServiceSpec{
 				Type:     corev1.ServiceTypeClusterIP,
-				Selector: selector(o),
+				Selector: serviceSelector(o),
 				Ports:    servicePorts(cfg),
 			},
 		})
 	}
 	return out
+}
+
+// serviceSelector picks the pods the ports' Service sends clients to: all of them, or with
+// replicas only the primary (pod 0), which takes writes; the replicas are reached through
+// the headless Service (NAME-1.NAME, …).
+func serviceSelector(o *Options) map[string]string {
+	sel := selector(o)
+	if o.Replicas > 1 {
+		sel["statefulset.kubernetes.io/pod-name"] = o.Name + "-0"
+	}
+	return sel
 }

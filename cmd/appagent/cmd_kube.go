@@ -67,6 +67,13 @@ also be read from the image itself:
 
     podman run --rm --entrypoint /usr/bin/appagent IMAGE kube --image IMAGE
 
+--replicas N (N > 1) deploys a primary and N-1 replicas of an image that declares
+replication: each pod's role comes from its ordinal (NAME-0 is the primary), the replicas
+join the primary at NAME-0.NAME, and the ports' Service sends clients to the primary only
+(docs/replication.md):
+
+    appagent kube --image IMAGE --replicas 2 --set-file REPLICATION_PASSWORD=repl.txt ...
+
 --openshift prints a Template instead (a Template parameter for each declared parameter, a
 Route for each HTTP port, a ServiceAccount bound to the SCC --scc names):
 
@@ -85,6 +92,7 @@ See docs/kubernetes.md and docs/openshift.md.`,
 			fs.StringVar(&o.ClusterDomain, "cluster-domain", kube.DefaultClusterDomain, "the cluster's DNS domain (for the identity parameter's FQDN)")
 			fs.Var(&setFlag{m: values}, "set", "NAME=VALUE: a parameter's value (repeat for more)")
 			fs.Var(&setFlag{m: values, file: true}, "set-file", "NAME=FILE: a parameter's value from a file (for secrets: not on the command line)")
+			fs.IntVar(&o.Replicas, "replicas", 1, "pods in the StatefulSet; more than 1 needs the image's replication: (pod 0 is the primary, the others join it)")
 			fs.BoolVar(&o.PreStop, "prestop", false, "halt systemd in a preStop hook (clusters without lifecycle.stopSignal, before Kubernetes 1.33)")
 			fs.BoolVar(&openshi, "openshift", false, "print an OpenShift Template")
 			fs.StringVar(&o.SCC, "scc", kube.DefaultSCC, "OpenShift: the SecurityContextConstraints the pod's service account may use")
