@@ -244,3 +244,24 @@ checks:
 		t.Error("the task did not end at the agent's stop")
 	}
 }
+
+// A command check sees what the units see: the parameters' and the role's environment files,
+// later files winning, and nothing of the agent's own environment.
+func TestCommandEnv(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "params.env"), filepath.Join(dir, "role.env")
+	if err := os.WriteFile(a, []byte("WIKI_NAME=\"My wiki\"\nAPPAGENT_ROLE=\"wrong\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("# comment\nAPPAGENT_ROLE=\"replica\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := unitFiles
+	unitFiles = []string{a, filepath.Join(dir, "missing.env"), b}
+	defer func() { unitFiles = old }()
+	t.Setenv("AGENT_ONLY", "x")
+	ok, out := run(context.Background(), config.Check{Name: "env", Command: `printf '%s|%s|%s' "$WIKI_NAME" "$APPAGENT_ROLE" "${AGENT_ONLY:-unset}"`, Timeout: config.Duration{Duration: 5 * time.Second}})
+	if !ok || out != "My wiki|replica|unset" {
+		t.Errorf("check saw %q (ok %v), want My wiki|replica|unset", out, ok)
+	}
+}

@@ -66,7 +66,7 @@ func runKind(ctx context.Context, c config.Check) (bool, string) {
 		return true, "connected"
 	}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Command)
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
+	cmd.Env = commandEnv()
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	cmd.WaitDelay = time.Second // a child that keeps the output open must not hold the check

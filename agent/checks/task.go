@@ -126,8 +126,7 @@ func runHook(ctx context.Context, log hclog.Logger, h *config.Hook, name, state,
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.Command)
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
-		"APPAGENT_CHECK=" + name, "APPAGENT_CHECK_STATE=" + state, "APPAGENT_CHECK_OUTPUT=" + output}
+	cmd.Env = append(commandEnv(), "APPAGENT_CHECK="+name, "APPAGENT_CHECK_STATE="+state, "APPAGENT_CHECK_OUTPUT="+output)
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	cmd.WaitDelay = time.Second
