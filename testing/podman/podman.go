@@ -77,6 +77,9 @@ func Build(t testing.TB, o BuildOptions) string { t.Helper(); return Engine.Buil
 // NewVolume creates a named volume that is removed when the test ends.
 func NewVolume(t testing.TB) string { t.Helper(); return Engine.NewVolume(t) }
 
+// NewNetwork creates an internal network of the test's own, removed when the test ends.
+func NewNetwork(t testing.TB) string { t.Helper(); return Engine.NewNetwork(t) }
+
 // RunOptions describe `podman run`; --systemd=... in Args replaces the default --systemd=always.
 type RunOptions = engine.RunOptions
 

@@ -54,8 +54,38 @@ func sweep(t testing.TB) {
 				t.Logf("podman: sweep: removed %s of dead test process %s (podman %s)", id, owner, k.list[0])
 			}
 		}
+		sweepNetworks(t)
 		sweepBuildContainers(t)
 	})
+}
+
+// sweepNetworks removes the networks of dead test processes (after their containers: a
+// network in use cannot be removed). podman lists networks with lower-case keys.
+func sweepNetworks(t testing.TB) {
+	r, err := podman(CommandTimeout, nil, "network", "ls", "--filter", "label="+harness.LabelOwner, "--format", "json")
+	if err != nil || r.Code != 0 {
+		t.Logf("podman: sweep: network ls: exit %d %v %s", r.Code, err, r.Stderr)
+		return
+	}
+	var items []struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &items); err != nil {
+		t.Logf("podman: sweep: network ls: %v", err)
+		return
+	}
+	for _, it := range items {
+		owner := it.Labels[harness.LabelOwner]
+		if owner == "" || harness.OwnerAlive(owner) {
+			continue
+		}
+		if r, err := podman(CommandTimeout, nil, "network", "rm", "-f", it.Name); err != nil || r.Code != 0 {
+			t.Logf("podman: sweep: network rm %s: exit %d %v %s", it.Name, r.Code, err, r.Stderr)
+			continue
+		}
+		t.Logf("podman: sweep: removed network %s of dead test process %s", it.Name, owner)
+	}
 }
 
 // sweepBuildContainers removes the working containers that a `podman build` killed half-way

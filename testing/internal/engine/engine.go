@@ -245,6 +245,21 @@ func (e *Engine) NewVolume(t testing.TB) string {
 	return name
 }
 
+// NewNetwork creates an internal network (a subnet of its own, no route out of it, names
+// resolved between its containers) that is removed when the test ends, after its containers
+// (cleanups run last-registered first, and containers are made after the network).
+func (e *Engine) NewNetwork(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("appagent-test-%s-%d", harness.Owner(), harness.Seq())
+	e.Must(t, "network", "create", "--internal", "--label", harness.LabelOwner+"="+harness.Owner(), name)
+	t.Cleanup(func() {
+		if r, err := e.Cmd(e.CommandTimeout, nil, "network", "rm", "-f", name); err != nil || r.Code != 0 {
+			t.Logf("%s: cleanup: network rm %s: exit %d %v %s", e.Name, name, r.Code, err, r.Stderr)
+		}
+	})
+	return name
+}
+
 // RunOptions describe `run`.
 type RunOptions struct {
 	Env      []string // KEY=VALUE (-e)
