@@ -61,13 +61,49 @@ is_true() {
 	esac
 }
 
+# Replication (docs/replication.md): appagent tells the role in APPAGENT_ROLE (primary or
+# replica) and the primary's address in APPAGENT_PRIMARY (role.env). MariaDB's side of it:
+REPL_USER=repl
+SETTINGS_DB=wiki_image # root-only: the primary's LocalSettings.php, which a replica's join reads
+
+# Run by hand (podman exec), a script has no unit environment: read appagent's file.
+if [ -z "${APPAGENT_ROLE:-}" ] && [ -r /run/appagent/role.env ]; then
+	set -a
+	. /run/appagent/role.env
+	set +a
+fi
+role() { printf '%s' "${APPAGENT_ROLE:-primary}"; }
+
+# db_role_opts: mariadbd options for this instance's role, the same for the hooks' temporary
+# server and mariadb.service (units/mariadb-role.conf), so both write one binary log.
+db_role_opts() {
+	if [ "$(role)" = replica ]; then
+		# A server id of its own: the ordinal's in a StatefulSet, else one from the hostname.
+		if [ -n "${APPAGENT_ORDINAL:-}" ]; then
+			id=$((APPAGENT_ORDINAL + 1))
+		else
+			id=$(($(hostname | cksum | cut -d' ' -f1) % 1000000 + 100))
+		fi
+		printf '%s' "--server-id=$id --log-bin=mysql-bin --binlog-format=ROW --relay-log=relay-bin --read-only=1"
+	else
+		printf '%s' "--server-id=1 --log-bin=mysql-bin --binlog-format=ROW --expire-logs-days=7"
+		# Replicas reach the primary over the network only when they can log in.
+		if [ -n "$(secret REPLICATION_PASSWORD)" ]; then
+			printf '%s' " --bind-address=0.0.0.0"
+		fi
+	fi
+}
+
 # Hooks run before mariadb.service (appagent orders the application's units after the hooks),
-# so they start a private server: no network, socket in /run, stopped before they exit.
+# so they start a private server: no network, socket in /run, no replication threads, stopped
+# before they exit.
 db_start() {
 	install -d -m 0755 -o mysql -g mysql /run/mysqld
 	log "starting a temporary MariaDB server for the hook"
+	# shellcheck disable=SC2046 # the options are words
 	/usr/sbin/mariadbd --user=mysql --datadir=/var/lib/mysql --skip-networking \
-		--socket="$SOCKET" --pid-file=/run/mysqld/hook.pid --skip-log-bin >/run/mysqld/hook.log 2>&1 &
+		--socket="$SOCKET" --pid-file=/run/mysqld/hook.pid $(db_role_opts) --bind-address=127.0.0.1 \
+		--skip-slave-start >/run/mysqld/hook.log 2>&1 &
 	DB_PID=$!
 	trap db_stop EXIT
 	i=0
@@ -103,6 +139,10 @@ write_settings() {
 		echo "\$wgServer = " . var_export($server, true) . ";\n";
 		echo "\$wgEmergencyContact = " . var_export($email, true) . ";\n";
 		echo "\$wgPasswordSender = " . var_export($email, true) . ";\n";
+		if (getenv("APPAGENT_ROLE") === "replica") {
+			// A replica serves the primary'"'"'s pages; edits go to the primary.
+			echo "\$wgReadOnly = " . var_export("This wiki is a read-only replica of " . getenv("APPAGENT_PRIMARY") . ".", true) . ";\n";
+		}
 	' >"$tmp"
 	chmod 0644 "$tmp"
 	mv -f "$tmp" "$CONF/LocalSettings.params.php"
@@ -157,4 +197,43 @@ write_ssh() {
 	printf '%s\n' "$keys" | sed '/^$/d' >"$tmp"
 	chmod 0600 "$tmp"
 	mv -f "$tmp" /root/.ssh/authorized_keys
+}
+
+# sql: run SQL as root over the socket (the hooks' server or mariadb.service).
+sql() { mariadb --socket="$SOCKET" -N -B -e "$1"; }
+
+# sql_quote VALUE: VALUE as a MariaDB string literal.
+sql_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/\\\\/\\\\\\\\/g; s/'/\\\\'/g")"; }
+
+# primary_setup: on the primary, the replication user (when REPLICATION_PASSWORD is set) and
+# the copy of LocalSettings.php that a replica's join takes. Not in the binary log: users and
+# settings are each instance's own; the replicas clone the wiki's database and follow it.
+primary_setup() {
+	[ "$(role)" = primary ] || return 0
+	[ -s "$CONF/LocalSettings.php" ] || return 0
+	pass=$(secret REPLICATION_PASSWORD)
+	{
+		echo "SET sql_log_bin=0;"
+		echo "CREATE DATABASE IF NOT EXISTS \`$SETTINGS_DB\`;"
+		echo "CREATE TABLE IF NOT EXISTS \`$SETTINGS_DB\`.settings (name VARCHAR(64) PRIMARY KEY, value LONGBLOB NOT NULL);"
+		echo "REPLACE INTO \`$SETTINGS_DB\`.settings VALUES ('LocalSettings.php', FROM_BASE64('$(base64 -w0 "$CONF/LocalSettings.php")'));"
+		if [ -n "$pass" ]; then
+			echo "CREATE USER IF NOT EXISTS '$REPL_USER'@'%' IDENTIFIED BY $(sql_quote "$pass");"
+			echo "ALTER USER '$REPL_USER'@'%' IDENTIFIED BY $(sql_quote "$pass");"
+			# What a replica needs to clone (a consistent dump with its GTID position) and follow.
+			echo "GRANT REPLICATION SLAVE, BINLOG MONITOR, RELOAD ON *.* TO '$REPL_USER'@'%';"
+			echo "GRANT SELECT, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT ON \`$DB_NAME\`.* TO '$REPL_USER'@'%';"
+			echo "GRANT SELECT, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT ON \`$SETTINGS_DB\`.* TO '$REPL_USER'@'%';"
+		else
+			echo "DROP USER IF EXISTS '$REPL_USER'@'%';"
+		fi
+	} | mariadb --socket="$SOCKET"
+}
+
+# replica_follow: point this replica's MariaDB at the primary (address and password from the
+# parameters; the position is the GTID the join's dump recorded, or where it got to).
+replica_follow() {
+	[ "$(role)" = replica ] || return 0
+	pass=$(secret REPLICATION_PASSWORD)
+	sql "STOP SLAVE; CHANGE MASTER TO MASTER_HOST=$(sql_quote "$APPAGENT_PRIMARY"), MASTER_PORT=3306, MASTER_USER='$REPL_USER', MASTER_PASSWORD=$(sql_quote "$pass"), MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5"
 }
