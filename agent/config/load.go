@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,8 +88,17 @@ func Parse(file string, data []byte) (*Config, Report) {
 		}
 	}
 	c.File = file
+	// The column only tells apart entries on one line (a flow list); on their own lines the
+	// line says it all.
+	perLine := map[int]int{}
+	for _, p := range c.Volume.Paths {
+		perLine[p.Line]++
+	}
 	for i := range c.Volume.Paths {
 		c.Volume.Paths[i].File = file
+		if perLine[c.Volume.Paths[i].Line] < 2 {
+			c.Volume.Paths[i].Column = 0
+		}
 	}
 	if n := keyNode(&root, "volume.paths_file"); n != nil {
 		c.Volume.PathsFileLine = n.Line
@@ -252,9 +262,36 @@ func LoadPathsFile(file string, data []byte, rep *Report) []VolumePath {
 
 // VolumePaths returns the declared paths with those of volume.paths_file appended, reading
 // the file relative to root (an image root during tests, "/" in a real image).
+//
+// The list is read, merged and validated once per root: later calls (prepare checks it, then
+// moves it) get the same entries and report. Each entry carries its own problems.
 func (c *Config) VolumePaths(root string) ([]VolumePath, Report) {
+	if c.volumeList == nil || c.volumeList.root != root {
+		paths, rep := c.readVolumePaths(root)
+		c.volumeList = &volumeList{root: root, paths: paths, rep: rep}
+	}
+	out := make([]VolumePath, len(c.volumeList.paths))
+	for i, p := range c.volumeList.paths {
+		p.Problems = slices.Clip(p.Problems) // a caller's append must not reach the cache
+		out[i] = p
+	}
+	return out, c.volumeList.rep.clone()
+}
+
+// volumeList is VolumePaths' result for one root.
+type volumeList struct {
+	root  string
+	paths []VolumePath
+	rep   Report
+}
+
+func (c *Config) readVolumePaths(root string) ([]VolumePath, Report) {
 	var rep Report
-	paths := append([]VolumePath(nil), c.Volume.Paths...)
+	paths := make([]VolumePath, len(c.Volume.Paths))
+	for i, p := range c.Volume.Paths {
+		p.Problems = nil
+		paths[i] = p
+	}
 	if c.Volume.PathsFile != "" {
 		data, err := readBounded(strings.TrimSuffix(root, "/") + c.Volume.PathsFile)
 		if err != nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -154,7 +155,12 @@ func TestParseProblems(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, rep := Parse("appagent.yaml", []byte(tc.src))
+			// What prepare reports: the declaration's problems and its volume list's.
+			c, rep := Parse("appagent.yaml", []byte(tc.src))
+			if c != nil {
+				_, lrep := c.VolumePaths(t.TempDir())
+				rep.Merge(lrep)
+			}
 			if !rep.HasErrors() {
 				t.Fatalf("no error reported for:\n%s", tc.src)
 			}
@@ -219,8 +225,44 @@ func TestLoadPathsFile(t *testing.T) {
 	}
 }
 
+// Entries of a one-line flow list share a line: each carries its own problems, located by
+// column, and one bad entry hides no other entry's problem (issue 14's reproductions; the
+// image check is agent/upgrade's TestCheckPathsFlowList).
+func TestVolumePathsFlowList(t *testing.T) {
+	c, rep := Parse("a.yaml", []byte("volume:\n  paths: [/etc/app, etc/x, /run/y, /etc/app/sub]\n"))
+	if rep.HasErrors() {
+		t.Fatal(rep)
+	}
+	paths, lrep := c.VolumePaths(t.TempDir())
+	out := lrep.String()
+	for _, w := range []string{`a.yaml:2:21: error: volume.paths: "etc/x": not an absolute path`, `a.yaml:2:28: error: volume.paths: "/run/y": is under /run`,
+		`a.yaml:2:36: error: volume.paths: "/etc/app/sub": is inside "/etc/app" (a.yaml:2:11)`} {
+		if !strings.Contains(out, w) {
+			t.Errorf("report lacks %q:\n%s", w, out)
+		}
+	}
+	var faulted []bool
+	for _, p := range paths {
+		faulted = append(faulted, p.Faulted())
+	}
+	if !slices.Equal(faulted, []bool{false, true, true, true}) {
+		t.Errorf("faulted entries %v, want only the three bad ones", faulted)
+	}
+	// Read once: a second call gives the same, and does not share what callers add.
+	again, rep2 := c.VolumePaths(t.TempDir())
+	paths[0].Problem(&rep2, Error, "added by a caller")
+	if len(again[0].Problems) != 0 || len(rep2.Problems) != len(lrep.Problems)+1 {
+		t.Errorf("the cached list changed: %v", again[0].Problems)
+	}
+	if third, _ := c.VolumePaths(t.TempDir()); len(third[0].Problems) != 0 {
+		t.Errorf("a caller's problem reached the cache: %v", third[0].Problems)
+	}
+}
+
 func TestReportErrorMessage(t *testing.T) {
-	_, rep := Parse("f.yaml", []byte("volume:\n  paths: [x, /run/y]\n"))
+	c, rep := Parse("f.yaml", []byte("volume:\n  paths: [x, /run/y]\n"))
+	_, lrep := c.VolumePaths(t.TempDir())
+	rep.Merge(lrep)
 	err := rep.Err()
 	if err == nil || !strings.HasPrefix(err.Error(), "2 problems found:\n") {
 		t.Fatalf("err = %v", err)

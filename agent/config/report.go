@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -69,6 +70,9 @@ func (r *Report) Add(p Problem) {
 
 // Merge appends all problems of another report.
 func (r *Report) Merge(o Report) { r.Problems = append(r.Problems, o.Problems...) }
+
+// clone is a copy that later Adds to either do not reach the other.
+func (r Report) clone() Report { return Report{Problems: slices.Clone(r.Problems)} }
 
 // HasErrors tells whether any problem is an error (warnings do not stop work).
 func (r Report) HasErrors() bool {

@@ -38,6 +38,8 @@ type Config struct {
 	// Replication says how instances of the image tell a primary from its replicas, and where
 	// a replica finds its primary (docs/replication.md); hooks.join makes a replica.
 	Replication *Replication `yaml:"replication"`
+
+	volumeList *volumeList // VolumePaths' result, read once
 }
 
 // Replication names the parameters that give an instance its role and its primary.
@@ -128,14 +130,29 @@ func (v Volume) Backups() int {
 type VolumePath struct {
 	Path     string `yaml:"path"`
 	Optional bool   `yaml:"optional"`
-	// File and Line say where it was declared (config or paths file).
-	File string `yaml:"-"`
-	Line int    `yaml:"-"`
+	// File, Line and Column say where it was declared (config or paths file); entries of a
+	// one-line flow list share a line and differ in column.
+	File   string `yaml:"-"`
+	Line   int    `yaml:"-"`
+	Column int    `yaml:"-"`
+	// Problems are this entry's own, found by ValidateVolumePaths and the image check: an
+	// entry with an error is left out of later checks, and no other entry is.
+	Problems []Problem `yaml:"-"`
+}
+
+// Faulted tells whether the entry has an error of its own.
+func (v VolumePath) Faulted() bool {
+	for _, p := range v.Problems {
+		if p.Severity == Error {
+			return true
+		}
+	}
+	return false
 }
 
 // UnmarshalYAML accepts a plain string or a mapping.
 func (v *VolumePath) UnmarshalYAML(n *yaml.Node) error {
-	v.Line = n.Line
+	v.Line, v.Column = n.Line, n.Column
 	if n.Kind == yaml.ScalarNode {
 		v.Path = n.Value
 		return nil

@@ -192,9 +192,8 @@ func (c *Config) validate(r *Report) {
 			errf(0, fmt.Sprintf("diff.ignore[%d]", i), "%q must be an absolute path", p)
 		}
 	}
-	if len(c.Volume.Paths) > 0 {
-		ValidateVolumePaths(c.Volume, c.Volume.Paths, r)
-	}
+	// The volume list (volume.paths with paths_file) is validated once, merged, by
+	// VolumePaths: prepare and the volume steps read it there.
 }
 
 // ValidateVolumePaths checks the list of paths kept on the volume and reports every problem.
@@ -203,13 +202,13 @@ func (c *Config) validate(r *Report) {
 // moved to the volume whole and the child is already kept with it; listing both is a mistake
 // that would otherwise make one of them a dangling symlink.
 func ValidateVolumePaths(v Volume, paths []VolumePath, r *Report) {
-	at := func(p VolumePath, sev Severity, format string, a ...any) {
-		r.Add(Problem{File: p.File, Line: p.Line, Key: "volume.paths", Severity: sev,
-			Message: fmt.Sprintf("%q: ", p.Path) + fmt.Sprintf(format, a...)})
+	byIndex := func(i int, sev Severity, format string, a ...any) {
+		paths[i].Problem(r, sev, format, a...)
 	}
-	ok := make([]VolumePath, 0, len(paths))
+	ok := make([]int, 0, len(paths))
 	first := map[string]VolumePath{}
-	for _, p := range paths {
+	for i, p := range paths {
+		at := func(_ VolumePath, sev Severity, format string, a ...any) { byIndex(i, sev, format, a...) }
 		switch {
 		case p.Path == "":
 			at(p, Error, "empty path")
@@ -247,22 +246,37 @@ func ValidateVolumePaths(v Volume, paths []VolumePath, r *Report) {
 			continue
 		}
 		if f, dup := first[p.Path]; dup {
-			at(p, Error, "listed twice (first at %s:%d)", f.File, f.Line)
+			at(p, Error, "listed twice (first at %s)", f.Where())
 			continue
 		}
 		first[p.Path] = p
-		ok = append(ok, p)
+		ok = append(ok, i)
 	}
-	sorted := append([]VolumePath(nil), ok...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
-	for i := range sorted {
-		for j := i + 1; j < len(sorted) && strings.HasPrefix(sorted[j].Path, sorted[i].Path); j++ {
-			if under(sorted[j].Path, sorted[i].Path) {
-				at(sorted[j], Error, "is inside %q (%s:%d), which is kept whole; remove the inner path",
-					sorted[i].Path, sorted[i].File, sorted[i].Line)
+	sort.Slice(ok, func(a, b int) bool { return paths[ok[a]].Path < paths[ok[b]].Path })
+	for a := range ok {
+		outer := paths[ok[a]]
+		for b := a + 1; b < len(ok) && strings.HasPrefix(paths[ok[b]].Path, outer.Path); b++ {
+			if under(paths[ok[b]].Path, outer.Path) {
+				byIndex(ok[b], Error, "is inside %q (%s), which is kept whole; remove the inner path", outer.Path, outer.Where())
 			}
 		}
 	}
+}
+
+// Where is the entry's location for messages: file:line, with the column on a flow list.
+func (v VolumePath) Where() string {
+	if v.Column > 0 {
+		return fmt.Sprintf("%s:%d:%d", v.File, v.Line, v.Column)
+	}
+	return fmt.Sprintf("%s:%d", v.File, v.Line)
+}
+
+// Problem records a problem of this entry, on the entry and in r.
+func (v *VolumePath) Problem(r *Report, sev Severity, format string, a ...any) {
+	p := Problem{File: v.File, Line: v.Line, Column: v.Column, Key: "volume.paths", Severity: sev,
+		Message: fmt.Sprintf("%q: ", v.Path) + fmt.Sprintf(format, a...)}
+	v.Problems = append(v.Problems, p)
+	r.Add(p)
 }
 
 func declaredUnit(units []Unit, name string) bool {

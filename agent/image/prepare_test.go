@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,6 +110,36 @@ func TestPrepareReportsEveryPathProblemAtOnce(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the report lacks %q:\n%s", want, msg)
 		}
+	}
+}
+
+// Issue 14's reproductions: on a one-line flow list (the README's style) one bad entry hid
+// another entry's problem, because problems were matched to entries by file and line.
+func TestPrepareFlowListEveryProblem(t *testing.T) {
+	for _, tc := range []struct {
+		name, decl, list string
+		want             []string
+	}{
+		{"a bad entry beside a missing one", "volume:\n  paths: [/etc/app, etc/x, /etc/nothing-here]\n", "",
+			[]string{`2 problems`, `:2:21: error: volume.paths: "etc/x": not an absolute path`, `:2:28: error: volume.paths: "/etc/nothing-here": does not exist in the image`}},
+		{"nesting across paths_file beside a missing one", "volume:\n  paths: [/etc/app/sub, /etc/nothing-here]\n  paths_file: /etc/volume-data-list\n", "/etc/app\n",
+			[]string{`2 problems`, `"/etc/app/sub": is inside "/etc/app" (/etc/volume-data-list:1)`, `:2:25: error: volume.paths: "/etc/nothing-here": does not exist in the image`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, config.DefaultPath), tc.decl)
+			writeFile(t, filepath.Join(root, "etc/app/sub/app.conf"), "x")
+			if tc.list != "" {
+				writeFile(t, filepath.Join(root, "etc/volume-data-list"), tc.list)
+			}
+			err := Prepare(Options{Root: root, Out: io.Discard})
+			msg := fmt.Sprint(err)
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("the report lacks %q:\n%s", w, msg)
+				}
+			}
+		})
 	}
 }
 

@@ -90,11 +90,12 @@ func join(root, p string) string {
 // checkImagePaths adds to rep every listed path that does not exist in the image (unless
 // optional) or that reaches its place through a symlink.
 func checkImagePaths(root string, cfg *config.Config, paths []config.VolumePath, rep *config.Report) {
-	for _, p := range paths {
-		prob := func(format string, a ...any) {
-			rep.Add(config.Problem{File: p.File, Line: p.Line, Key: "volume.paths", Severity: config.Error,
-				Message: fmt.Sprintf("%q: ", p.Path) + fmt.Sprintf(format, a...)})
+	for i := range paths {
+		p := paths[i]
+		if p.Faulted() {
+			continue // its own problem is reported; the image check would only repeat it
 		}
+		prob := func(format string, a ...any) { paths[i].Problem(rep, config.Error, format, a...) }
 		parts := strings.Split(strings.TrimPrefix(p.Path, "/"), "/")
 		if parts[0] == StateDir {
 			prob("/%s is reserved: on the volume it holds appagent's own state", StateDir)
