@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/environ"
 )
 
 // Settings are the forwarder's resolved options.
@@ -74,22 +75,6 @@ func Resolve(cfg config.Logs, env map[string]string) (Settings, error) {
 
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-}
-
-// ContainerEnv reads the container's environment from PID 1 (root only). Units do not
-// inherit it; the runtime passed it to `appagent init`, which kept it across the exec.
-func ContainerEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("logfwd: read the container's environment %s: %w", path, err)
-	}
-	env := map[string]string{}
-	for _, kv := range bytes.Split(data, []byte{0}) {
-		if k, v, ok := strings.Cut(string(kv), "="); ok {
-			env[k] = v
-		}
-	}
-	return env, nil
 }
 
 // Task is the agent's log forwarding (service.Task).
@@ -154,7 +139,7 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 		t.ConfigPath = config.DefaultPath
 	}
 	if t.EnvPath == "" {
-		t.EnvPath = "/proc/1/environ"
+		t.EnvPath = environ.PID1
 	}
 	if t.CursorFile == "" {
 		t.CursorFile = DefaultCursorFile
@@ -179,7 +164,7 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	} else {
 		logsCfg = cfg.Logs
 	}
-	env, err := ContainerEnv(t.EnvPath)
+	env, err := environ.ReadMap(t.EnvPath)
 	if err != nil {
 		log.Warn("container environment not readable; overrides not applied", "path", t.EnvPath, "error", err)
 	}

@@ -267,15 +267,6 @@ func TestFilterAndSettings(t *testing.T) {
 	}
 }
 
-func TestContainerEnv(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "environ")
-	os.WriteFile(p, []byte("A=1\x00APPAGENT_LOG_FORMAT=json\x00B=x=y\x00\x00"), 0o644)
-	env, err := ContainerEnv(p)
-	if err != nil || env["A"] != "1" || env[EnvFormat] != "json" || env["B"] != "x=y" {
-		t.Fatalf("got %v %v", env, err)
-	}
-}
-
 func TestCursorFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a", "logfwd.cursor")
 	if c, err := LoadCursor(p); c != "" || err != nil {

@@ -159,15 +159,6 @@ func TestMarkReconfigure(t *testing.T) {
 	}
 }
 
-func TestReadEnviron(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "environ")
-	os.WriteFile(p, []byte("A=1\x00B=two words\x00C=x\ny\x00"), 0o600)
-	env, err := ReadEnviron(p)
-	if err != nil || strings.Join(env, "|") != "A=1|B=two words|C=x\ny" {
-		t.Errorf("env = %q, %v", env, err)
-	}
-}
-
 // FuzzWriteRuntime: any secret value (binary included) comes back byte for byte from its
 // credential file, and any value Check accepts comes back from params.env and params/NAME;
 // no secret byte string appears in the env or status files.

@@ -1,14 +1,12 @@
 package params
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/environ"
 )
 
 // Task is the agent's parameters task (a service.Task): at every start of appagent.service it
@@ -25,7 +23,7 @@ type Task struct {
 	ConfigPath  string    // default config.DefaultPath
 	RuntimeDir  string    // default RuntimeDir
 	SecretsDir  string    // default DefaultSecretsDir
-	EnvironFile string    // default /proc/1/environ
+	EnvironFile string    // default environ.PID1
 	StartUnit   StartUnit // default: systemd over its private socket
 	// AfterWrite, when set, writes what other packages derive from the parameters (the
 	// replication role) before the agent is ready; its error stops the start.
@@ -41,7 +39,7 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	if err != nil {
 		return nil, err
 	}
-	env, err := ReadEnviron(orDefault(t.EnvironFile, "/proc/1/environ"))
+	env, err := environ.Read(orDefault(t.EnvironFile, environ.PID1))
 	if err != nil {
 		return nil, err
 	}
@@ -83,19 +81,4 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	done := make(chan error, 1)
 	go func() { done <- f.follow(ctx, w) }()
 	return done, nil
-}
-
-// ReadEnviron reads a NUL-separated environment such as /proc/PID/environ.
-func ReadEnviron(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the container's environment: %w", err)
-	}
-	var env []string
-	for _, kv := range bytes.Split(data, []byte{0}) {
-		if len(kv) > 0 {
-			env = append(env, string(kv))
-		}
-	}
-	return env, nil
 }

@@ -1,14 +1,13 @@
 package preflight
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/appagent/appagent/agent/environ"
 	"golang.org/x/sys/unix"
 )
 
@@ -67,15 +66,9 @@ func Host(env func(string) string) *System {
 // PID1Env reads the environment of PID 1 (the container's, as the runtime gave it: init execs
 // systemd with it unchanged). It returns nil when /proc/1/environ cannot be read.
 func PID1Env() func(string) string {
-	data, err := os.ReadFile("/proc/1/environ")
+	env, err := environ.ReadMap(environ.PID1)
 	if err != nil {
 		return nil
-	}
-	env := map[string]string{}
-	for _, kv := range bytes.Split(data, []byte{0}) {
-		if k, v, ok := strings.Cut(string(kv), "="); ok {
-			env[k] = v
-		}
 	}
 	return func(name string) string { return env[name] }
 }
