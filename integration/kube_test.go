@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -190,4 +191,80 @@ func forKubePlay(t *testing.T, docs []kube.Document) ([]byte, []string) {
 		b.Write(y)
 	}
 	return b.Bytes(), volumes
+}
+
+// TestKubePlayWikiReplicas plays what `appagent kube --replicas 2` prints (issue 16): each pod
+// of the StatefulSet as a pod of its own (kube play has no StatefulSet), named NAME-0 and
+// NAME-1 as the controller names them, on a network of the test's own. Each takes its role
+// from its hostname's ordinal, as printed (WIKI_ROLE=ordinal): pod 0 is the primary, pod 1
+// joins it; an edit made through MediaWiki on pod 0 reaches pod 1's database. Changed besides
+// kubePlayChanges: the primary's address NAME-0.NAME (the headless Service, no cluster DNS
+// here) becomes pod 0's name on the test's network, and the containerPorts go.
+func TestKubePlayWikiReplicas(t *testing.T) {
+	podman.Require(t)
+	image := buildWiki(t, podmanEngine, 1)
+	cfg, err := config.Load(wikiDir + "/appagent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := podman.KubeName()
+	values := map[string]string{"REPLICATION_PASSWORD": "appagent-Repl-pw-9"}
+	for _, kv := range wikiEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		values[k] = v
+	}
+	network := podman.NewNetwork(t)
+	var pods []*container
+	for i := 0; i < 2; i++ {
+		docs, err := kube.Kubernetes(cfg, kube.Options{Image: image, Name: base, Values: values, Replicas: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%s-%d", base, i)
+		for _, d := range docs {
+			switch d["kind"] {
+			case "StatefulSet":
+				if r := d["spec"].(map[string]any)["replicas"]; fmt.Sprint(r) != "2" {
+					t.Fatalf("appagent kube --replicas 2 printed replicas: %v", r)
+				}
+				d["metadata"].(map[string]any)["name"] = name
+			case "ConfigMap":
+				data := d["data"].(map[string]any)
+				if data["WIKI_ROLE"] != config.RoleOrdinal || data["WIKI_PRIMARY"] != base+"-0."+base {
+					t.Fatalf("appagent kube --replicas 2: WIKI_ROLE=%v WIKI_PRIMARY=%v", data["WIKI_ROLE"], data["WIKI_PRIMARY"])
+				}
+				data["WIKI_PRIMARY"] = base + "-0"
+			}
+		}
+		// kube play 4.3 publishes a pod's containerPorts on the host when the pod joins a
+		// network (pod 1's :22 then collides with pod 0's): the ports go; the pods reach
+		// each other on the test's network without them.
+		for _, d := range docs {
+			if d["kind"] == "StatefulSet" {
+				spec := d["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+				delete(spec["containers"].([]any)[0].(map[string]any), "ports")
+			}
+		}
+		manifest, volumes := forKubePlay(t, docs)
+		podman.KubePlayOn(t, network, manifest, volumes...)
+		c := podman.Attach(t, name+"-"+base)
+		wikiReady(t, c, "kube play pod "+name)
+		pods = append(pods, c)
+	}
+	primary, replica := pods[0], pods[1]
+	for i, c := range pods {
+		role := strings.TrimSpace(c.MustExec("sh", "-c", ". /run/appagent/role.env && echo $APPAGENT_ROLE $APPAGENT_ORDINAL"))
+		if want := []string{"primary 0", "replica 1"}[i]; role != want {
+			t.Errorf("pod %d: role %q, want %q", i, role, want)
+		}
+	}
+	if out := replica.MustExec("journalctl", "-o", "cat", "--no-pager", "-u", "appagent-join.service"); !strings.Contains(out, "joined:") {
+		t.Errorf("pod 1 did not join pod 0; its join hook's journal:\n%s", out)
+	}
+	const marker = "kube-replicated-edit"
+	primary.MustExec("sh", "-c", "echo 'An edit on pod 0: "+marker+"' | php /usr/share/mediawiki/maintenance/edit.php --conf /etc/mediawiki/LocalSettings.php -u "+wikiAdmin+" "+wikiPage)
+	wikiWaitFor(t, time.Minute, "the edit on pod 0 in pod 1's database", func() bool {
+		out, _, code, _ := replica.Exec("mariadb", "-N", "-B", "-e", "SELECT COUNT(*) FROM wiki.text WHERE old_text LIKE '%"+marker+"%'")
+		return code == 0 && strings.TrimSpace(out) != "0"
+	})
 }

@@ -20,6 +20,18 @@ func Attach(t testing.TB, name string) *Container { t.Helper(); return Engine.At
 // volumes are removed.
 func KubePlay(t testing.TB, manifest []byte, volumes ...string) string {
 	t.Helper()
+	return kubePlay(t, nil, manifest, volumes)
+}
+
+// KubePlayOn is KubePlay with the pod on network (NewNetwork), where the pods of one test
+// reach each other by name.
+func KubePlayOn(t testing.TB, network string, manifest []byte, volumes ...string) string {
+	t.Helper()
+	return kubePlay(t, []string{"--network", network}, manifest, volumes)
+}
+
+func kubePlay(t testing.TB, flags []string, manifest []byte, volumes []string) string {
+	t.Helper()
 	dir, err := harness.OwnerDir()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +73,7 @@ func KubePlay(t testing.TB, manifest []byte, volumes ...string) string {
 	if err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = ["+strings.Join(limits, ", ")+"]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := append(append([]string{}, GlobalFlags...), "kube", "play", file)
+	args := append(append(append(append([]string{}, GlobalFlags...), "kube", "play"), flags...), file)
 	t.Logf("CONTAINERS_CONF=%s %s", conf, harness.Quote("podman", args))
 	r, err := harness.Run(CommandTimeout, nil, append(os.Environ(), "CONTAINERS_CONF="+conf), "podman", args...)
 	if err != nil || r.Code != 0 {
