@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appagent/appagent/agent/fsdiff"
+	"github.com/appagent/appagent/agent/diff"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -22,13 +22,13 @@ const diffConfig = `volume:
     - /var/lib/app
 `
 
-func diffReport(t *testing.T, c execer) *fsdiff.Report {
+func diffReport(t *testing.T, c execer) *diff.Report {
 	t.Helper()
 	out, errs, code, err := c.Exec("/usr/bin/appagent", "diff", "--json")
 	if err != nil || code != 0 {
 		t.Fatalf("appagent diff: exit %d %v\n%s\n%s", code, err, out, errs)
 	}
-	var r fsdiff.Report
+	var r diff.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("diff --json: %v\n%s", err, out)
 	}
@@ -121,7 +121,7 @@ func TestDiffPodman(t *testing.T) {
 	assertNoDiff(t, c, "podman, after the first boot")
 	c.MustExec("sh", "-c", "echo bar > /etc/foo")
 	r := diffReport(t, c)
-	if len(r.Changes) != 1 || r.Changes[0].Path != "/etc/foo" || r.Changes[0].Kind != fsdiff.Added {
+	if len(r.Changes) != 1 || r.Changes[0].Path != "/etc/foo" || r.Changes[0].Kind != diff.Added {
 		t.Errorf("podman: changes %+v, want /etc/foo added", r.Changes)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/diff"
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/agent/fsdiff"
 	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/units"
 	"github.com/appagent/appagent/agent/upgrade"
@@ -88,9 +88,9 @@ func Prepare(o Options) error {
 	// Keep this the LAST step: the manifest must see the image as it ships (symlinks to the
 	// volume, masks, units), so that `appagent diff` reports only what happens at run time.
 	if err := op(o.Out, "record the image's filesystem for appagent diff", func() error {
-		n, err := fsdiff.Record(fsdiff.Options{Root: o.Root, Config: cfg})
+		n, err := diff.Record(diff.Options{Root: o.Root, Config: cfg})
 		if err == nil {
-			fmt.Fprintf(o.Out, "recorded %d entries in %s\n", n, fsdiff.ManifestPath)
+			fmt.Fprintf(o.Out, "recorded %d entries in %s\n", n, diff.ManifestPath)
 		}
 		return err
 	}); err != nil {

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/diff"
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/agent/fsdiff"
 )
 
 func cmdDiff() *command {
@@ -39,7 +39,7 @@ second. --json prints the report as one JSON document (docs/diff.md).`,
 			if err != nil {
 				return exitcode.With(exitcode.Config, err)
 			}
-			r, err := fsdiff.Diff(fsdiff.Options{Root: root, Config: cfg})
+			r, err := diff.Diff(diff.Options{Root: root, Config: cfg})
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package fsdiff
+package diff
 
 import (
 	"fmt"
