@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appagent/appagent/agent/health"
+	"github.com/appagent/appagent/agent/status"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -119,7 +119,7 @@ func documentedKeys(t *testing.T) map[string][]string {
 
 // checkShape validates a status document against its documented shape: the documented keys
 // are all there (optional ones aside), no undocumented key appears, and it decodes strictly.
-func checkShape(t *testing.T, data []byte) *health.Status {
+func checkShape(t *testing.T, data []byte) *status.Status {
 	t.Helper()
 	optional := map[string]bool{"error": true, "problem": true, "value": true, "check.unit": true}
 	documented := documentedKeys(t)
@@ -157,19 +157,19 @@ func checkShape(t *testing.T, data []byte) *health.Status {
 			check("parameter", p.(map[string]any))
 		}
 	}
-	var st health.Status
+	var st status.Status
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
 		t.Fatalf("status --json does not decode strictly: %v", err)
 	}
-	if st.Schema != health.SchemaVersion || st.ExitCode != int(st.State.Code()) {
+	if st.Schema != status.SchemaVersion || st.ExitCode != int(st.State.Code()) {
 		t.Errorf("schema %d exit_code %d for state %s", st.Schema, st.ExitCode, st.State)
 	}
 	return &st
 }
 
-func statusJSON(t *testing.T, c execer, args ...string) (*health.Status, int) {
+func statusJSON(t *testing.T, c execer, args ...string) (*status.Status, int) {
 	t.Helper()
 	out, errs, code, err := c.Exec(append([]string{"/usr/bin/appagent", "status", "--json"}, args...)...)
 	if err != nil {
@@ -178,13 +178,13 @@ func statusJSON(t *testing.T, c execer, args ...string) (*health.Status, int) {
 	return checkShape(t, []byte(out)), code
 }
 
-func unitOf(st *health.Status, name string) health.Unit {
+func unitOf(st *status.Status, name string) status.Unit {
 	for _, u := range st.Units {
 		if u.Name == name {
 			return u
 		}
 	}
-	return health.Unit{}
+	return status.Unit{}
 }
 
 func TestStatusStatesNspawn(t *testing.T) {
@@ -193,7 +193,7 @@ func TestStatusStatesNspawn(t *testing.T) {
 
 	// starting: the configure hook waits for the gate. Before systemd answers, status says
 	// unknown (23); from then on starting (20), until the hook runs and is named.
-	var st *health.Status
+	var st *status.Status
 	var code int
 	seen := map[int]bool{}
 	deadline := time.Now().Add(60 * time.Second)
@@ -208,7 +208,7 @@ func TestStatusStatesNspawn(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if code != 20 || st.State != health.Starting {
+	if code != 20 || st.State != status.Starting {
 		t.Fatalf("with the configure hook waiting: state %s (exit %d, %s), want starting (20) naming the hook", st.State, code, st.Reason)
 	}
 	if h := st.Hooks; len(h) != 1 || h[0].State != "running" {
@@ -219,7 +219,7 @@ func TestStatusStatesNspawn(t *testing.T) {
 	// ready: open the gate; --wait returns when the hook is done and the units are up.
 	c.MustExec("touch", "/run/gate")
 	st, code = statusJSON(t, c, "--wait=60s")
-	if code != 0 || st.State != health.Ready {
+	if code != 0 || st.State != status.Ready {
 		t.Fatalf("after the hook: state %s (exit %d, %s), want ready (0)", st.State, code, st.Reason)
 	}
 	if u := unitOf(st, "app.service"); u.ActiveState != "active" || !u.Essential || u.Since == nil {
@@ -246,7 +246,7 @@ func TestStatusStatesNspawn(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if code != 21 || st.State != health.Degraded || !strings.Contains(st.Reason, "side.service") {
+	if code != 21 || st.State != status.Degraded || !strings.Contains(st.Reason, "side.service") {
 		t.Fatalf("after side.service was killed: state %s (exit %d, %s), want degraded (21) naming side.service", st.State, code, st.Reason)
 	}
 	if u := unitOf(st, "side.service"); u.ActiveState != "failed" || u.Result != "signal" || u.ExitStatus == nil || *u.ExitStatus != 9 {
@@ -269,7 +269,7 @@ func TestStatusStatesNspawn(t *testing.T) {
 	}
 	doc, _ := os.ReadFile(filepath.Join(c.Volume(), "status-at-stop.json"))
 	st = checkShape(t, doc)
-	if st.State != health.Failed || !strings.Contains(st.Reason, "app.service") {
+	if st.State != status.Failed || !strings.Contains(st.Reason, "app.service") {
 		t.Errorf("state at shutdown %s (%s), want failed naming app.service", st.State, st.Reason)
 	}
 }
@@ -282,7 +282,7 @@ func TestStatusPodman(t *testing.T) {
 	})
 	c := podman.Run(t, img, podman.RunOptions{})
 	st, code := statusJSON(t, c, "--wait=60s")
-	if code != 0 || st.State != health.Ready {
+	if code != 0 || st.State != status.Ready {
 		t.Fatalf("state %s (exit %d, %s), want ready", st.State, code, st.Reason)
 	}
 	out, _, code, _ := c.Exec("/usr/bin/appagent", "doctor")

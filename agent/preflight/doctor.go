@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Units is what doctor asks systemd (agent/health implements it over D-Bus).
+// Units is what doctor asks systemd (agent/status implements it over D-Bus).
 type Units interface {
 	// SystemState is systemd's overall state: initializing, starting, running, degraded, …
 	SystemState(ctx context.Context) (string, error)

@@ -23,7 +23,7 @@ const prunePrefix = ".pruning-"
 // pruneBackups deletes the upgrade backups older than the newest keep, after an upgrade has
 // fully succeeded (the caller has written the build id). It never deletes current (the
 // backup of the upgrade just made, relative to the volume), nor a backup whose plan.json
-// names .appagent-new or .appagent-old files that still exist: `appagent status` (agent/health)
+// names .appagent-new or .appagent-old files that still exist: `appagent status` (agent/status)
 // reads the newest plans to list the files waiting for review. A plan that cannot be read
 // keeps its backup. keep 0 keeps all. It returns what it removed; an error only stops the
 // pruning (the upgrade itself is done).

@@ -8,8 +8,8 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/agent/health"
 	"github.com/appagent/appagent/agent/preflight"
+	"github.com/appagent/appagent/agent/status"
 	"github.com/appagent/appagent/agent/units"
 	"github.com/appagent/appagent/agent/upgrade"
 )
@@ -44,11 +44,11 @@ Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
 				return exitcode.With(exitcode.Config, err)
 			}
 			o := preflight.DoctorOptions{}
-			if sd, err := health.Dial(); err != nil {
+			if sd, err := status.Dial(); err != nil {
 				o.UnitsErr = err
 			} else {
 				defer sd.Close()
-				o.Units = health.ForDoctor{Systemd: sd}
+				o.Units = status.ForDoctor{Systemd: sd}
 			}
 			for _, hu := range units.HookUnits(cfg, units.ImageBuildID("/")) {
 				o.ExtraUnits = append(o.ExtraUnits, hu.Unit)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appagent/appagent/agent/health"
 	"github.com/appagent/appagent/agent/kube"
+	"github.com/appagent/appagent/agent/status"
 	"github.com/appagent/appagent/agent/units"
 )
 
@@ -18,7 +18,7 @@ import (
 // it at, the status command, and flags its flag set accepts (integration/kube_test.go runs them
 // in the booted wiki).
 func TestKubeProbesAreStatusCommands(t *testing.T) {
-	for _, p := range health.Probes {
+	for _, p := range status.Probes {
 		cmd := kube.ProbeCommand(string(p))
 		if cmd[0] != units.Binary || cmd[1] != "status" {
 			t.Errorf("probe %s: %v is not %s status", p, cmd, units.Binary)

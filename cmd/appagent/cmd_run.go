@@ -11,11 +11,11 @@ import (
 
 	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/agent/health"
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/replication"
 	"github.com/appagent/appagent/agent/service"
+	"github.com/appagent/appagent/agent/status"
 	"github.com/appagent/appagent/agent/units"
 	"github.com/appagent/appagent/agent/upgrade"
 )
@@ -77,9 +77,9 @@ func envOr(name, def string) string {
 
 // explainExit is the log forwarder's explanation of a unit's exit status (units.ExplainExit),
 // with the unit's settings read over D-Bus.
-func explainExit(unit string, status int) string {
-	return units.ExplainExit(unit, status, func(unit string, names []string) (map[string]string, error) {
-		sd, err := health.Dial()
+func explainExit(unit string, code int) string {
+	return units.ExplainExit(unit, code, func(unit string, names []string) (map[string]string, error) {
+		sd, err := status.Dial()
 		if err != nil {
 			return nil, err
 		}
@@ -94,13 +94,13 @@ func explainExit(unit string, status int) string {
 // connection dialed on first use and kept (the checks ask before every run).
 func systemStopping() func() bool {
 	var mu sync.Mutex
-	var sd health.Systemd
+	var sd status.Systemd
 	return func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if sd == nil {
 			var err error
-			if sd, err = health.Dial(); err != nil {
+			if sd, err = status.Dial(); err != nil {
 				sd = nil
 				return false
 			}

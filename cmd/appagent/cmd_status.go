@@ -10,7 +10,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/agent/health"
+	"github.com/appagent/appagent/agent/status"
 )
 
 // errReported marks an exit code whose explanation the command already printed.
@@ -74,10 +74,10 @@ livenessProbe); appagent kube writes all three:
 			fs.BoolVar(&asJSON, "json", false, "print JSON (docs/status.md)")
 			fs.Var(&wait, "wait", "wait until ready, degraded or failed; --wait=DURATION sets the timeout (default 5m)")
 			fs.StringVar(&cfgArg, "config", config.DefaultPath, "the image's declaration")
-			fs.StringVar(&probe, "probe", string(health.ProbeReady), "the exit code answers this probe: ready, started or live")
+			fs.StringVar(&probe, "probe", string(status.ProbeReady), "the exit code answers this probe: ready, started or live")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
-			pr, err := health.ParseProbe(probe)
+			pr, err := status.ParseProbe(probe)
 			if err != nil {
 				return exitcode.With(exitcode.Usage, err)
 			}
@@ -85,31 +85,31 @@ livenessProbe); appagent kube writes all three:
 			if err != nil {
 				return exitcode.With(exitcode.NotAvailable, err)
 			}
-			var sd health.Systemd
+			var sd status.Systemd
 			defer func() {
 				if sd != nil {
 					sd.Close()
 				}
 			}()
-			collect := func() *health.Status {
+			collect := func() *status.Status {
 				var derr error
 				if sd == nil {
-					sd, derr = health.Dial()
+					sd, derr = status.Dial()
 				}
 				cctx, cancel := context.WithTimeout(ctx, 3*time.Second) // a probe must get an answer, even "not available"
 				defer cancel()
-				st := health.Collect(cctx, health.Options{Config: cfg, Systemd: sd, DialErr: derr})
-				if st.State == health.Unknown && sd != nil {
+				st := status.Collect(cctx, status.Options{Config: cfg, Systemd: sd, DialErr: derr})
+				if st.State == status.Unknown && sd != nil {
 					sd.Close() // reconnect on the next try: systemd may have re-executed
 					sd = nil
 				}
 				return st
 			}
-			var st *health.Status
+			var st *status.Status
 			if wait.on {
 				wctx, cancel := context.WithTimeout(ctx, wait.d)
 				defer cancel()
-				st = health.Wait(wctx, 250*time.Millisecond, collect)
+				st = status.Wait(wctx, 250*time.Millisecond, collect)
 			} else {
 				st = collect()
 			}
