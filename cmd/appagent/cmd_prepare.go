@@ -6,11 +6,11 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/agent/image"
+	"github.com/appagent/appagent/agent/prepare"
 )
 
 func cmdPrepare() *command {
-	var o image.Options
+	var o prepare.Options
 	return &command{
 		name:    "prepare",
 		summary: "build time: turn the image into an appagent image (RUN appagent prepare)",
@@ -30,7 +30,7 @@ the systemd generator and masks units that have no place in a container.`,
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
 			o.Out = env.stdout
-			return image.Prepare(o)
+			return prepare.Prepare(o)
 		},
 	}
 }

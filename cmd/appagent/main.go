@@ -55,7 +55,7 @@ func main() {
 		os.Exit(int(runCommand(cmdGenerate(), os.Args[1:])))
 	}
 	// The image's entrypoint /usr/local/sbin/init links here (prepare makes the link, see
-	// agent/image.InitLink): podman and CRI-O run that name in systemd mode, no flag needed.
+	// agent/prepare.InitLink): podman and CRI-O run that name in systemd mode, no flag needed.
 	if filepath.Base(os.Args[0]) == "init" {
 		os.Exit(int(runCommand(cmdInit(), os.Args[1:])))
 	}
