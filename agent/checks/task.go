@@ -17,6 +17,7 @@ import (
 // Task is the agent's checks task (a service.Task): one goroutine per declared check, each
 // run on its interval, every result published to ResultsFile at once.
 type Task struct {
+	Config      *config.Config   // the declaration, loaded once by the agent; nil: load ConfigPath
 	ConfigPath  string           // "" is config.DefaultPath
 	ResultsFile string           // default ResultsFile
 	Now         func() time.Time // default time.Now
@@ -33,7 +34,7 @@ func (t *Task) Name() string { return "checks" }
 const hookTimeout = time.Minute
 
 func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
-	cfg, err := config.Load(t.ConfigPath)
+	cfg, err := config.Loaded(t.Config, t.ConfigPath)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,15 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// Loaded is cfg when a caller loaded it already (the agent loads the declaration once and
+// hands it to each of its tasks), else Load(path).
+func Loaded(cfg *Config, path string) (*Config, error) {
+	if cfg != nil {
+		return cfg, nil
+	}
+	return Load(path)
+}
+
 // Parse decodes and validates data read from file. The report holds every problem, errors and
 // warnings; the Config is only meaningful when the report has no errors.
 func Parse(file string, data []byte) (*Config, Report) {

@@ -79,7 +79,9 @@ func splitList(s string) []string {
 
 // Task is the agent's log forwarding (service.Task).
 type Task struct {
-	// ConfigPath is the image's declaration (default config.DefaultPath).
+	// Config is the declaration, loaded once by the agent; nil: load ConfigPath (default
+	// config.DefaultPath).
+	Config     *config.Config
 	ConfigPath string
 	// Explain, when set, is asked about systemd's messages of a unit's failed process
 	// (Explains); a non-empty answer is forwarded right after that message as appagent's own
@@ -159,7 +161,7 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	done := make(chan error, 1)
 
 	var logsCfg config.Logs
-	if cfg, err := config.Load(t.ConfigPath); err != nil {
+	if cfg, err := config.Loaded(t.Config, t.ConfigPath); err != nil {
 		log.Warn("config not readable, forwarding with defaults", "path", t.ConfigPath, "error", err)
 	} else {
 		logsCfg = cfg.Logs

@@ -20,11 +20,12 @@ import (
 // Then it follows the secrets directory (follow.go): Kubernetes rewrites mounted Secret and
 // ConfigMap files in place, and a changed value is taken while the container runs.
 type Task struct {
-	ConfigPath  string    // default config.DefaultPath
-	RuntimeDir  string    // default RuntimeDir
-	SecretsDir  string    // default DefaultSecretsDir
-	EnvironFile string    // default environ.PID1
-	StartUnit   StartUnit // default: systemd over its private socket
+	Config      *config.Config // the declaration, loaded once by the agent; nil: load ConfigPath
+	ConfigPath  string         // default config.DefaultPath
+	RuntimeDir  string         // default RuntimeDir
+	SecretsDir  string         // default DefaultSecretsDir
+	EnvironFile string         // default environ.PID1
+	StartUnit   StartUnit      // default: systemd over its private socket
 	// AfterWrite, when set, writes what other packages derive from the parameters (the
 	// replication role) before the agent is ready; its error stops the start.
 	AfterWrite func(cfg *config.Config, set *Set) error
@@ -35,7 +36,7 @@ func (t *Task) Name() string { return "params" }
 // Start writes the files and returns; the task then follows the parameter files.
 func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
 	cfgPath := orDefault(t.ConfigPath, config.DefaultPath)
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.Loaded(t.Config, cfgPath)
 	if err != nil {
 		return nil, err
 	}

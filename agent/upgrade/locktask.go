@@ -14,13 +14,15 @@ import (
 // long as appagent.service runs. With the keeper's exclusive Lock, the volume stays this
 // container's when either process is killed; systemd restarts the agent, which takes it again.
 type LockTask struct {
+	// Config is the declaration, loaded once by the agent; nil: load ConfigPath.
+	Config     *config.Config
 	ConfigPath string // "" is config.DefaultPath
 }
 
 func (t *LockTask) Name() string { return "volume-lock" }
 
 func (t *LockTask) Start(ctx context.Context, log hclog.Logger) (<-chan error, error) {
-	cfg, err := config.Load(t.ConfigPath)
+	cfg, err := config.Loaded(t.Config, t.ConfigPath)
 	if err != nil {
 		return nil, err
 	}

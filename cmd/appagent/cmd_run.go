@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/checks"
+	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/logfwd"
 	"github.com/appagent/appagent/agent/params"
@@ -52,20 +53,28 @@ It stops cleanly on SIGTERM.`,
 				log.Warn("unknown log level in APPAGENT_LOG_LEVEL; logging at info (use trace, debug, info, warn or error)",
 					"param", "APPAGENT_LOG_LEVEL", "value", level)
 			}
-			return service.Run(ctx, service.Options{Log: log, Tasks: agentTasks(log)})
+			// The declaration, once for every task. Unreadable, each task does as it would
+			// alone: the log forwarder goes on with defaults, the others fail the start.
+			cfg, err := config.Load(config.DefaultPath)
+			if err != nil {
+				log.Error("the declaration cannot be read", "path", config.DefaultPath, "error", err)
+				cfg = nil
+			}
+			return service.Run(ctx, service.Options{Log: log, Tasks: agentTasks(cfg)})
 		},
 	}
 }
 
 // agentTasks lists the agent's tasks; each issue's package adds its own.
-func agentTasks(log hclog.Logger) []service.Task {
+func agentTasks(cfg *config.Config) []service.Task {
 	// logfwd first, so that a failure of a later task still reaches the container's stdout
 	// (the forwarder drains at stop). Units ordered After=appagent.service wait for READY=1,
 	// which is sent once every task started, so params' files are there before them.
 	// The volume lock next: the volume stays this container's while the agent runs, even if
 	// the keeper (which holds init's lock) is killed.
 	// The checks last: they only read the application.
-	return []service.Task{&logfwd.Task{Explain: explainExit}, &upgrade.LockTask{}, &params.Task{AfterWrite: replication.ForUnits}, &checks.Task{Stopping: systemStopping()}}
+	return []service.Task{&logfwd.Task{Config: cfg, Explain: explainExit}, &upgrade.LockTask{Config: cfg},
+		&params.Task{Config: cfg, AfterWrite: replication.ForUnits}, &checks.Task{Config: cfg, Stopping: systemStopping()}}
 }
 
 func envOr(name, def string) string {
