@@ -123,7 +123,7 @@ func TestParseProblems(t *testing.T) {
 		{"control character in volume.path", "volume:\n  path: \"/da\\nta\"\n", []string{`volume.path`, `contains control characters`}},
 		{"relative hook", "hooks:\n  configure: configure.sh\n", []string{`must start with an absolute path`}},
 		{"bad duration", "hooks:\n  upgrade: {command: /x, timeout: soon}\n", []string{`"soon" is not a duration`}},
-		{"bad log format", "logs: {format: xml, priority: loud}\n", []string{`unknown format "xml"`, `unknown priority "loud"`}},
+		{"bad log format", "logs: {format: xml, priority: loud}\n", []string{`log format "xml" is not known; use short or json`, `log priority "loud" is not known`}},
 		{"bad default target", "container: {default_target: multi-user}\n", []string{`is not a target`}},
 		{"bad ports", "ports:\n  - {name: HTTP, port: 0}\n  - {name: ssh, port: 22, protocol: tcp}\n  - {name: web, port: 53, protocol: UDP, http: true}\n  - {port: 22}\n  - {name: a-very-long-port-name, port: 22}\n",
 			[]string{`:2:`, `ports[0] (HTTP).name: "HTTP" must be at most 15 lower case`, `ports[0] (HTTP).port: 0 is not a port number`,
@@ -143,7 +143,7 @@ func TestParseProblems(t *testing.T) {
 		{"negative keep_backups", "volume:\n  keep_backups: -1\n", []string{`volume.keep_backups: -1 is not a number of backups; write 0 to keep all`}},
 		{"values located at their line", "version: 7\nvolume:\n  path: data\nlogs:\n  format: xml\ndiff:\n  ignore: [/a, b]\n",
 			[]string{`appagent.yaml:1:10: error: version: 7 is not known`, `appagent.yaml:3:9: error: volume.path: "data" must be an absolute`,
-				`appagent.yaml:5:11: error: logs.format: unknown format "xml"`, `appagent.yaml:7:16: error: diff.ignore[1]: "b" must be an absolute path`}},
+				`appagent.yaml:5:11: error: logs.format: log format "xml" is not known`, `appagent.yaml:7:16: error: diff.ignore[1]: "b" must be an absolute path`}},
 		{"whole numbers", "version: \"1\"\nvolume:\n  format: 1.5\nunits: [{name: a.service, essential: true, exit_code: abc}]\n",
 			[]string{`:1:10: error: version: expected a whole number, found "1" (write it without quotes)`, `:3:11: error: volume.format: expected a whole number, found "1.5"`,
 				`:4:55: error: units[0].exit_code: expected a whole number, found "abc"`}},
@@ -354,5 +354,22 @@ func TestHugeInputBounded(t *testing.T) {
 	os.WriteFile(f, []byte("# "+big+"\n"), 0o644)
 	if _, err := Load(f); err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
 		t.Errorf("Load of a 5 MiB file: %v", err)
+	}
+}
+
+// The declaration takes the spellings the APPAGENT_LOG_* overrides take (one grammar).
+func TestLogSettingsOneGrammar(t *testing.T) {
+	for _, src := range []string{"logs: {format: JSON, priority: warn}\n", "logs: {format: ' short ', priority: '3'}\n", "logs: {priority: ERROR}\n"} {
+		if _, rep := Parse("a.yaml", []byte("version: 1\n"+src)); rep.HasErrors() {
+			t.Errorf("%q: %s", src, rep)
+		}
+	}
+	for in, want := range map[string]int{"": 6, "debug": 7, "warn": 4, "warning": 4, "0": 0, " Err ": 3} {
+		if got, err := ParseLogPriority(in); err != nil || got != want {
+			t.Errorf("ParseLogPriority(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := ParseLogPriority("8"); err == nil {
+		t.Errorf("priority 8 accepted")
 	}
 }

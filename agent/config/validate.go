@@ -14,9 +14,6 @@ var ParamTypes = []string{"string", "int", "bool", "port", "hostname", "fqdn", "
 // OnChangePolicies are the values of a parameter's on_change.
 var OnChangePolicies = []string{"ignore", "reconfigure", "refuse"}
 
-// Priorities are syslog priority names accepted by logs.priority.
-var Priorities = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
-
 // TemporaryPaths are never kept on the volume: the runtime or systemd owns them.
 var TemporaryPaths = []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp"}
 
@@ -166,11 +163,11 @@ func (c *Config) validate(r *Report) {
 			errf(h.Line, "hooks."+name, "exit_code %d is outside 0-255", h.ExitCode)
 		}
 	}
-	if c.Logs.Format != "short" && c.Logs.Format != "json" {
-		errf(0, "logs.format", "unknown format %q; one of: short, json", c.Logs.Format)
+	if _, err := ParseLogFormat(c.Logs.Format); err != nil {
+		errf(0, "logs.format", "%v", err)
 	}
-	if !contains(Priorities, c.Logs.Priority) {
-		errf(0, "logs.priority", "unknown priority %q; one of: %s", c.Logs.Priority, strings.Join(Priorities, ", "))
+	if _, err := ParseLogPriority(c.Logs.Priority); err != nil {
+		errf(0, "logs.priority", "%v", err)
 	}
 	for i, m := range append(append([]string{}, c.Container.Mask...), c.Container.Unmask...) {
 		if !unitName.MatchString(m) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -64,7 +63,7 @@ func Init(o Options) (err error) {
 			o.Out = lw
 		}
 	}
-	if strings.EqualFold(os.Getenv(logfwd.EnvFormat), "json") {
+	if f, _ := config.ParseLogFormat(os.Getenv(logfwd.EnvFormat)); f == "json" {
 		useJSON()
 	}
 	defer func() {
@@ -78,7 +77,7 @@ func Init(o Options) (err error) {
 	if err != nil {
 		return exitcode.With(exitcode.Config, err)
 	}
-	if os.Getenv(logfwd.EnvFormat) == "" && cfg.Logs.Format == "json" {
+	if f, _ := config.ParseLogFormat(cfg.Logs.Format); os.Getenv(logfwd.EnvFormat) == "" && f == "json" {
 		useJSON()
 	}
 	allowDowngrade, err := upgrade.AllowDowngradeEnv(os.Getenv(upgrade.DowngradeEnv))

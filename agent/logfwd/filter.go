@@ -1,9 +1,9 @@
 package logfwd
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/appagent/appagent/agent/config"
 )
 
 // Filter decides which entries are forwarded. The zero Filter forwards everything up to info.
@@ -17,29 +17,10 @@ type Filter struct {
 	MaxPriority int
 }
 
-var priorityNames = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+var priorityNames = config.Priorities
 
-// ParsePriority accepts a syslog priority name (emerg..debug, also "error", "warn") or 0-7.
-func ParsePriority(s string) (int, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	switch s {
-	case "":
-		return 6, nil
-	case "error":
-		return 3, nil
-	case "warn":
-		return 4, nil
-	}
-	for i, n := range priorityNames {
-		if n == s {
-			return i, nil
-		}
-	}
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 7 {
-		return n, nil
-	}
-	return 0, fmt.Errorf("log priority %q is not known; use one of %s or 0-7 (logs.priority in the config, APPAGENT_LOG_PRIORITY at run time)", s, strings.Join(priorityNames, ", "))
-}
+// ParsePriority is config.ParseLogPriority: one grammar for the declaration and the overrides.
+func ParsePriority(s string) (int, error) { return config.ParseLogPriority(s) }
 
 func normalizeUnits(us []string) []string {
 	var out []string

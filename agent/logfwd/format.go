@@ -2,10 +2,11 @@ package logfwd
 
 import (
 	"encoding/base64"
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/appagent/appagent/agent/config"
 )
 
 // Format turns an entry into output bytes: one or more complete lines, each ending in "\n".
@@ -15,13 +16,14 @@ type Format interface {
 
 // ParseFormat returns the format named short or json.
 func ParseFormat(name string) (Format, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "", "short":
-		return Short{}, nil
-	case "json":
+	n, err := config.ParseLogFormat(name)
+	if err != nil {
+		return nil, err
+	}
+	if n == "json" {
 		return JSON{}, nil
 	}
-	return nil, fmt.Errorf("log format %q is not known; use short or json (logs.format in the config, APPAGENT_LOG_FORMAT at run time)", name)
+	return Short{}, nil
 }
 
 // Short is the human format, one line per message line:
