@@ -45,9 +45,13 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 	$(GO) test -tags appagent_cgojournal -run '^$$' -bench BenchmarkSDJournalReaders -benchtime 3x ./agent/logfwd/
 
+# deadcode (x/tools): no function of the product that only tests reach; a helper only tests
+# need lives in a _test.go file.
+DEADCODE := golang.org/x/tools/cmd/deadcode@v0.52.0
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@out=$$($(GO) run $(DEADCODE) ./cmd/appagent); if [ -n "$$out" ]; then echo "unreachable from cmd/appagent (move test-only helpers into _test.go files, or delete):"; echo "$$out"; exit 1; fi
 
 # The example wiki (examples/wiki) in one systemd container: build appagent and the image
 # (with a local Debian base when there is no registry; BASE=<image> to use another), run it

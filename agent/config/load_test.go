@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -267,8 +268,9 @@ func TestReportErrorMessage(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "2 problems found:\n") {
 		t.Fatalf("err = %v", err)
 	}
-	if r, ok := AsReport(err); !ok || len(r.Problems) != 2 {
-		t.Fatalf("AsReport: %v %v", r, ok)
+	var re *ReportError
+	if !errors.As(err, &re) || len(re.Report.Problems) != 2 {
+		t.Fatalf("not a report of 2 problems: %v", err)
 	}
 }
 

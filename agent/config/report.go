@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -142,13 +141,4 @@ func (r Report) Err() error {
 	}
 	r.Sort()
 	return &ReportError{Report: r}
-}
-
-// AsReport extracts the report of an error made by Report.Err.
-func AsReport(err error) (Report, bool) {
-	var re *ReportError
-	if errors.As(err, &re) {
-		return re.Report, true
-	}
-	return Report{}, false
 }

@@ -279,3 +279,8 @@ func TestWriteTextBroadDirectoryChange(t *testing.T) {
 		t.Errorf("report lacks the change or its fix:\n%s", out)
 	}
 }
+
+// under tells whether p is dir or inside it.
+func under(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}

@@ -3,7 +3,6 @@ package exitcode
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Code is a process exit status with a documented meaning.
@@ -104,14 +103,4 @@ func Of(err error) Code {
 		return e.Code
 	}
 	return Failure
-}
-
-// Markdown renders the table for docs/exit-codes.md.
-func Markdown() string {
-	var b strings.Builder
-	b.WriteString("| code | name | meaning |\n|---:|---|---|\n")
-	for _, e := range Table {
-		fmt.Fprintf(&b, "| %d | `%s` | %s |\n", e.Code, e.Name, e.Meaning)
-	}
-	return b.String()
 }

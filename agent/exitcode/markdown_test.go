@@ -1,7 +1,9 @@
 package exitcode
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/appagent/appagent/internal/goldenfile"
@@ -36,4 +38,14 @@ for another meaning: probes, orchestrators and scripts depend on them.
 
 func TestExitCodesDocIsCurrent(t *testing.T) {
 	goldenfile.CheckPath(t, docPath, []byte(exitCodesDoc()))
+}
+
+// Markdown renders the table for docs/exit-codes.md (only the docs test needs it).
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| code | name | meaning |\n|---:|---|---|\n")
+	for _, e := range Table {
+		fmt.Fprintf(&b, "| %d | `%s` | %s |\n", e.Code, e.Name, e.Meaning)
+	}
+	return b.String()
 }

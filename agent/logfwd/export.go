@@ -110,22 +110,6 @@ func (x *ExportReader) Next() (Entry, error) {
 	}
 }
 
-// AppendExport writes fields in the export format; values that are not plain text use the
-// binary form. It is the inverse of ExportReader for tests and benchmarks.
-func AppendExport(dst []byte, fields [][2]string) []byte {
-	for _, f := range fields {
-		if isPlainExportValue(f[1]) {
-			dst = append(dst, f[0]...)
-			dst = append(dst, '=')
-			dst = append(dst, f[1]...)
-			dst = append(dst, '\n')
-			continue
-		}
-		dst = exportField(dst, f[0], []byte(f[1]))
-	}
-	return append(dst, '\n')
-}
-
 // exportField appends one field in the export format's binary form: NAME\n <le64 length>
 // data \n (any bytes; the sdjournal reader writes every field so).
 func exportField(dst []byte, name string, v []byte) []byte {
@@ -134,13 +118,4 @@ func exportField(dst []byte, name string, v []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(v)))
 	dst = append(dst, v...)
 	return append(dst, '\n')
-}
-
-func isPlainExportValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 && s[i] != '\t' || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
 }

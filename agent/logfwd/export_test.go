@@ -106,3 +106,28 @@ func TestExportReaderTruncatedField(t *testing.T) {
 		t.Fatalf("got %+v, %v", e, err)
 	}
 }
+
+// AppendExport writes fields in the export format; values that are not plain text use the
+// binary form. It is the inverse of ExportReader, for tests and benchmarks.
+func AppendExport(dst []byte, fields [][2]string) []byte {
+	for _, f := range fields {
+		if isPlainExportValue(f[1]) {
+			dst = append(dst, f[0]...)
+			dst = append(dst, '=')
+			dst = append(dst, f[1]...)
+			dst = append(dst, '\n')
+			continue
+		}
+		dst = exportField(dst, f[0], []byte(f[1]))
+	}
+	return append(dst, '\n')
+}
+
+func isPlainExportValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 && s[i] != '\t' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}

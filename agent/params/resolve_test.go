@@ -1,6 +1,7 @@
 package params
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,7 +137,8 @@ func TestResolveReportsEverything(t *testing.T) {
 	if strings.Contains(msg, "topsecret") {
 		t.Errorf("error shows a secret:\n%s", msg)
 	}
-	if _, ok := config.AsReport(err); !ok {
+	var re *config.ReportError
+	if !errors.As(err, &re) {
 		t.Errorf("error is not a report: %T", err)
 	}
 }

@@ -17,20 +17,6 @@ type Mount struct {
 	Super      string // per-superblock options
 }
 
-// ReadOnly tells whether the mount or its superblock is read-only.
-func (m Mount) ReadOnly() bool {
-	return hasOpt(m.Options, "ro") || hasOpt(m.Super, "ro")
-}
-
-func hasOpt(opts, o string) bool {
-	for _, x := range strings.Split(opts, ",") {
-		if x == o {
-			return true
-		}
-	}
-	return false
-}
-
 // Mounts is a parsed mount table, in the kernel's order (later mounts stack over earlier ones).
 type Mounts []Mount
 
@@ -42,22 +28,6 @@ func (ms Mounts) At(path string) (Mount, bool) {
 		}
 	}
 	return Mount{}, false
-}
-
-// Covering returns the mount that holds path: the topmost mount with the longest mount point
-// that is path or one of its parents.
-func (ms Mounts) Covering(path string) (Mount, bool) {
-	best, found := Mount{}, false
-	for i := len(ms) - 1; i >= 0; i-- {
-		p := ms[i].Point
-		if !(p == path || p == "/" || strings.HasPrefix(path, p+"/")) {
-			continue
-		}
-		if !found || len(p) > len(best.Point) {
-			best, found = ms[i], true
-		}
-	}
-	return best, found
 }
 
 // ParseMountinfo parses the text of /proc/<pid>/mountinfo. A malformed line is an error that

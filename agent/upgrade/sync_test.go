@@ -158,11 +158,11 @@ func TestPrepareReportsMissingPaths(t *testing.T) {
 	if exitcode.Of(err) != exitcode.Config {
 		t.Fatalf("exit code %v, want config: %v", exitcode.Of(err), err)
 	}
-	r, ok := config.AsReport(err)
-	if !ok || len(r.Problems) != 2 {
+	var r *config.ReportError
+	if !errors.As(err, &r) || len(r.Report.Problems) != 2 {
 		t.Fatalf("want 2 problems at once, got %v", err)
 	}
-	for _, p := range r.Problems {
+	for _, p := range r.Report.Problems {
 		if p.Line == 0 || !strings.Contains(p.Message, "does not exist") {
 			t.Errorf("problem without line or reason: %v", p)
 		}
