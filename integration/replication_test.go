@@ -164,10 +164,21 @@ func TestWikiReplication(t *testing.T) {
 	wikiReady(t, p, "the primary started after its replica")
 	wikiReady(t, r, "the replica once its primary is back")
 	arrives(r, write(p), "replica started first")
+
+	// And the other order: the primary stopped first and started first.
 	wikiStop(t, p)
 	wikiStop(t, r)
 	p.Remove()
 	r.Remove()
+	p = primary()
+	wikiReady(t, p, "the primary started first")
+	r = replica()
+	wikiReady(t, r, "the replica started after its primary")
+	arrives(r, write(p), "primary started first")
+	wikiStop(t, r)
+	wikiStop(t, p)
+	r.Remove()
+	p.Remove()
 
 	// The primary's volume is never joined over.
 	c := run(pvol, "wiki-wrong", "WIKI_ROLE=replica", "WIKI_PRIMARY="+primaryName)
