@@ -1,4 +1,3 @@
-// Package version reports what this appagent binary is: version, commit and build features.
 package version
 
 import (
