@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -428,6 +429,32 @@ func TestCheckLockReal(t *testing.T) {
 	keeper.Close()
 	if r := checkLock(cfg, Host(nil)); r.Severity != Warn || !strings.Contains(r.Message, "only the agent holds the volume") {
 		t.Errorf("keeper gone: %+v", r)
+	}
+}
+
+// A lock planted as a symlink to a file outside the volume: doctor reports it and does not
+// follow it (the outside file is not taken for the volume's lock).
+func TestCheckLockPlantedLink(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir+"/.appagent", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "outside")
+	f, err := os.Create(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, dir+"/.appagent/lock"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Volume: config.Volume{Path: dir}}
+	r := checkLock(cfg, Host(nil))
+	if r.Severity != Fail || !strings.Contains(r.Message, "is not a regular file") || !strings.Contains(r.Fix, "remove "+dir+"/.appagent/lock") {
+		t.Errorf("planted link: %+v", r)
 	}
 }
 

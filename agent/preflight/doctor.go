@@ -388,10 +388,21 @@ func checkLock(cfg *config.Config, sys *System) Result {
 		exists     bool
 	}
 	holds := []*hold{{who: "keeper", file: lock}, {who: "agent", file: path.Join(cfg.Volume.Path, upgrade.AgentLockFile)}}
+	lstat := sys.Lstat
+	if lstat == nil {
+		lstat = sys.Stat
+	}
 	for _, h := range holds {
-		fi, err := sys.Stat(h.file)
+		fi, err := lstat(h.file)
 		if err != nil {
 			continue
+		}
+		if !fi.Mode().IsRegular() {
+			// Not followed: a link planted on the volume would point the check elsewhere.
+			r.Severity = Fail
+			r.Message = fmt.Sprintf("%s is not a regular file (%s): appagent does not lock through it, and a start on this volume is refused", h.file, fi.Mode().Type())
+			r.Fix = "remove " + h.file + " while no container uses the volume; appagent makes a new one"
+			return r
 		}
 		h.exists = true
 		st, ok := fi.Sys().(*syscall.Stat_t)

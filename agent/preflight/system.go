@@ -22,6 +22,9 @@ type System struct {
 	Getenv func(name string) string
 	// Stat is os.Stat (follows symlinks).
 	Stat func(path string) (fs.FileInfo, error)
+	// Lstat is os.Lstat, for files on the volume: a planted symlink is reported, never
+	// followed out of the volume (nil: Stat, in tests that have no links).
+	Lstat func(path string) (fs.FileInfo, error)
 	// Access tells whether path could be written (access(2) W_OK: EROFS for a read-only mount).
 	Access func(path string) error
 	// Probe creates and removes a file in dir: the only proof that a volume takes writes
@@ -48,6 +51,7 @@ func Host(env func(string) string) *System {
 		ReadFile: os.ReadFile,
 		Getenv:   env,
 		Stat:     os.Stat,
+		Lstat:    os.Lstat,
 		Access:   func(p string) error { return unix.Access(p, unix.W_OK) },
 		Probe:    probe,
 		Free: func(p string) (uint64, uint64, error) {
