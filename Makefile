@@ -1,4 +1,5 @@
 # appagent — the two commands of the README are `make demo` and `make test`.
+SHELL   := /bin/bash
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/appagent/appagent/agent/version.Version=$(VERSION)
@@ -41,9 +42,13 @@ test-unit:
 test-integration:
 	$(GO) test -count=1 -timeout 80m -v ./integration/...
 
+# Every benchmark against its baseline in the same run, then one table of them (benchmark,
+# appagent, baseline, ratio, goal; internal/benchtable). The raw output stays in bin/bench.out.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
-	$(GO) test -tags appagent_cgojournal -run '^$$' -bench BenchmarkSDJournalReaders -benchtime 3x ./agent/logfwd/
+	@mkdir -p bin
+	@set -o pipefail; { $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./... && \
+	  $(GO) test -tags appagent_cgojournal -run '^$$' -bench BenchmarkSDJournalReaders -benchtime 3x ./agent/logfwd/; } | tee bin/bench.out
+	@echo; $(GO) run ./internal/benchtable/cmd < bin/bench.out
 
 # deadcode (x/tools): no function of the product that only tests reach; a helper only tests
 # need lives in a _test.go file.
