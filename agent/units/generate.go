@@ -93,9 +93,21 @@ func Generate(cfg *config.Config, o Options) Generated {
 	}
 	var hookUnits []string
 	has := map[string]bool{}
-	for _, hu := range HookUnits(cfg, buildID) {
+	hus := HookUnits(cfg, buildID)
+	for _, hu := range hus {
 		hookUnits = append(hookUnits, hu.Unit)
 		has[hu.Hook] = true
+	}
+	// before is what a hook's unit is ordered after: the hook units that run before it.
+	before := func(hook string) []string {
+		var out []string
+		for _, hu := range hus {
+			if hu.Hook == hook {
+				break
+			}
+			out = append(out, hu.Unit)
+		}
+		return out
 	}
 	hasConfigure, hasUpgrade, hasJoin, hasReconfigure := has["configure"], has["upgrade"], has["join"], has["reconfigure"]
 	// paramLines gives a unit the environment file and its secrets: hooks (unit "") get every
@@ -179,39 +191,22 @@ func Generate(cfg *config.Config, o Options) Generated {
 		what := "# The upgrade hook: runs once per new image build on a volume configured by an earlier build.\n" +
 			"# Success leaves the stamp " + stamps + "/upgrade-" + buildID + ".\n"
 		hook(UpgradeUnit, what, "appagent upgrade hook (first start of a new image build)", h.Upgrade, exitcode.UpgradeHook,
-			[]string{ConfigureUnit}, "ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, layout.UpgradeStampPrefix+buildID)), "", stampCmd(layout.UpgradeStampPrefix+buildID))
+			before("upgrade"), "ConditionPathExists=!"+escapeSpecifiers(path.Join(stamps, layout.UpgradeStampPrefix+buildID)), "", stampCmd(layout.UpgradeStampPrefix+buildID))
 	}
 	if hasJoin {
 		joined := path.Join(stamps, layout.JoinedStamp)
 		what := "# The join hook: runs once per volume on a replica (" + layout.ReplicaFlag + " is there), after\n" +
 			"# configure and before the application's units, with $APPAGENT_ROLE and $APPAGENT_PRIMARY.\n" +
 			"# Success leaves the stamp " + joined + "; a failure leaves none, so the next start joins again.\n"
-		var after []string
-		if hasConfigure {
-			after = append(after, ConfigureUnit)
-		}
-		if hasUpgrade {
-			after = append(after, UpgradeUnit)
-		}
-		hook(JoinUnit, what, "appagent join hook (first start of a replica)", h.Join, exitcode.JoinHook, after,
+		hook(JoinUnit, what, "appagent join hook (first start of a replica)", h.Join, exitcode.JoinHook, before("join"),
 			"ConditionPathExists=!"+escapeSpecifiers(joined)+"\nConditionPathExists="+escapeSpecifiers(layout.ReplicaFlag), "", stampCmd(layout.JoinedStamp))
 	}
 	if hasReconfigure {
 		pending := path.Join(stamps, params.ReconfigurePending)
 		what := "# The reconfigure hook: runs when parameters declared on_change: reconfigure changed;\n" +
 			"# $APPAGENT_CHANGED names them. Success removes " + pending + ".\n"
-		var after []string
-		if hasConfigure {
-			after = append(after, ConfigureUnit)
-		}
-		if hasUpgrade {
-			after = append(after, UpgradeUnit)
-		}
-		if hasJoin {
-			after = append(after, JoinUnit)
-		}
 		hook(ReconfigureUnit, what, "appagent reconfigure hook (parameters changed)", h.Reconfigure, exitcode.Configure,
-			after, "ConditionPathExists="+escapeSpecifiers(pending), escapeSpecifiers(pending), stampCmd("--remove", params.ReconfigurePending))
+			before("reconfigure"), "ConditionPathExists="+escapeSpecifiers(pending), escapeSpecifiers(pending), stampCmd("--remove", params.ReconfigurePending))
 	}
 
 	// A drop-in for each application unit.
