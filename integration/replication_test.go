@@ -99,6 +99,17 @@ func TestWikiReplication(t *testing.T) {
 		return ""
 	}
 
+	// stop stops the containers in the order given (each exits 0) and removes them.
+	stop := func(cs ...*container) {
+		t.Helper()
+		for _, c := range cs {
+			wikiStop(t, c)
+		}
+		for _, c := range cs {
+			c.Remove()
+		}
+	}
+
 	p := primary()
 	wikiReady(t, p, "the primary's first boot")
 	first := write(p)
@@ -129,8 +140,7 @@ func TestWikiReplication(t *testing.T) {
 	}
 
 	// The replica re-created on its volume: no second clone, and it follows on.
-	wikiStop(t, r)
-	r.Remove()
+	stop(r)
 	r = replica()
 	wikiReady(t, r, "the re-created replica")
 	if res := strings.TrimSpace(r.MustExec("systemctl", "show", "-p", "ConditionResult", "--value", "appagent-join.service")); res != "no" {
@@ -139,17 +149,13 @@ func TestWikiReplication(t *testing.T) {
 	arrives(r, write(p), "after re-creating the replica")
 
 	// The primary re-created on its volume: the replica reconnects by itself.
-	wikiStop(t, p)
-	p.Remove()
+	stop(p)
 	p = primary()
 	wikiReady(t, p, "the re-created primary")
 	arrives(r, write(p), "after re-creating the primary")
 
 	// Both stopped; the replica starts first and waits (degraded, not failed), then the primary.
-	wikiStop(t, r)
-	r.Remove()
-	wikiStop(t, p)
-	p.Remove()
+	stop(r, p)
 	r = replica()
 	if _, err := r.WaitRunning(5 * time.Minute); err != nil {
 		t.Fatal(err)
@@ -166,19 +172,13 @@ func TestWikiReplication(t *testing.T) {
 	arrives(r, write(p), "replica started first")
 
 	// And the other order: the primary stopped first and started first.
-	wikiStop(t, p)
-	wikiStop(t, r)
-	p.Remove()
-	r.Remove()
+	stop(p, r)
 	p = primary()
 	wikiReady(t, p, "the primary started first")
 	r = replica()
 	wikiReady(t, r, "the replica started after its primary")
 	arrives(r, write(p), "primary started first")
-	wikiStop(t, r)
-	wikiStop(t, p)
-	r.Remove()
-	p.Remove()
+	stop(r, p)
 
 	// The primary's volume is never joined over.
 	c := run(pvol, "wiki-wrong", "WIKI_ROLE=replica", "WIKI_PRIMARY="+primaryName)
