@@ -333,12 +333,22 @@ func TestDoctorNspawn(t *testing.T) {
 	}
 }
 
+// handDBus is appagent built with the D-Bus client status had before go-systemd's
+// (agent/status/systemd_handdbus.go): BenchmarkStatusNspawn's second baseline.
+const (
+	handDBusTag  = "appagent_handdbus"
+	handDBusPath = "/usr/local/bin/appagent-handdbus"
+)
+
 // BenchmarkStatusNspawn measures `appagent status` in a booted container, the command a probe
 // runs every few seconds, against `systemctl is-system-running` run the same way (nsenter
-// into the container), the cheapest probe there is: x_systemctl is status's cost relative to it.
+// into the container), the cheapest probe there is: x_systemctl is status's cost relative to
+// it. Inside the container it also runs the build with the hand-written D-Bus client that
+// go-systemd's replaced: x_handdbus is today's status against that code, in the same run.
 func BenchmarkStatusNspawn(b *testing.B) {
 	nspawn.Require(b)
-	c := nspawn.Boot(b, nspawn.Options{Files: statusFiles(), Setup: statusSetup, Prepare: true})
+	c := nspawn.Boot(b, nspawn.Options{Files: statusFiles(), Setup: statusSetup, Prepare: true,
+		ExtraArgs: []string{"--bind-ro=" + nspawn.TaggedBinary(b, handDBusTag) + ":" + handDBusPath}})
 	c.MustExec("touch", "/run/gate") // let the configure hook finish
 	if _, _, code, _ := c.Exec("/usr/bin/appagent", "status", "--wait=60s"); code != 0 {
 		b.Fatalf("not ready: exit %d", code)
@@ -369,6 +379,9 @@ func BenchmarkStatusNspawn(b *testing.B) {
 		return ns / 1e6
 	}
 	in, inBase := inside("/usr/bin/appagent status --json"), inside("systemctl is-system-running")
+	hand := inside(handDBusPath + " status --json")
+	b.ReportMetric(hand, "ms/status-handdbus-inside")
+	b.ReportMetric(in/hand, "x_handdbus")
 	b.ReportMetric(inside("/usr/bin/appagent version"), "ms/appagent-version-inside") // process start alone
 	b.ReportMetric(in, "ms/status-inside")
 	b.ReportMetric(inBase, "ms/systemctl-inside")

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+
 	"github.com/appagent/appagent/internal/goldenfile"
 
 	"github.com/appagent/appagent/agent/checks"
@@ -243,6 +245,8 @@ func TestMissingFilesAreUnknown(t *testing.T) {
 	}
 }
 
+// The object paths status reads units at: go-systemd's escaping must be systemd's
+// (sd_bus_path_encode), a digit first included, or a unit would read as not found.
 func TestUnitPath(t *testing.T) {
 	for name, want := range map[string]string{
 		"appagent.service":         "/org/freedesktop/systemd1/unit/appagent_2eservice",
@@ -251,7 +255,7 @@ func TestUnitPath(t *testing.T) {
 		"2fa@x.service":            "/org/freedesktop/systemd1/unit/_32fa_40x_2eservice",
 		"":                         "/org/freedesktop/systemd1/unit/_",
 	} {
-		if got := string(UnitPath(name)); got != want {
+		if got := "/org/freedesktop/systemd1/unit/" + sddbus.PathBusEscape(name); got != want {
 			t.Errorf("%q: got %s want %s", name, got, want)
 		}
 	}

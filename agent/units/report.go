@@ -150,14 +150,16 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 	if result == "success" {
 		return nil
 	}
+	q := dialQuery()
+	defer q.close()
 	if result == "" {
 		// Not run from ExecStopPost= (OnFailure= of a timer, socket, mount...): ask systemd.
-		result = unitResult(ctx, o.Unit)
+		result = q.prop(ctx, o.Unit, "Result")
 	}
 	// podman stop during the configure hook: the hook is killed by the shutdown's SIGTERM,
 	// which is not its failure; a report would name an exit code the container does not
 	// have (docs/parameters.md: a clean stop reports nothing).
-	if o.Env("EXIT_CODE") == "killed" && (o.Env("EXIT_STATUS") == "TERM" || o.Env("EXIT_STATUS") == "15") && stopping(ctx) {
+	if o.Env("EXIT_CODE") == "killed" && (o.Env("EXIT_STATUS") == "TERM" || o.Env("EXIT_STATUS") == "15") && q.systemState(ctx) == "stopping" {
 		return nil
 	}
 	if o.Exit {
@@ -167,9 +169,16 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 	if o.Lines == 0 {
 		o.Lines = tailLines
 	}
-	f.Restarts = WillRestart(restartPolicy(ctx, o.Unit), result)
+	f.Restarts = WillRestart(q.prop(ctx, o.Unit, "Restart"), result)
 	if f.Code == "exited" && f.Status == NamespaceStatus {
-		f.Why = namespaceWhy(sandboxSettings(ctx, o.Unit))
+		// Which of the unit's settings need a mount namespace.
+		props := map[string]string{}
+		for _, p := range SandboxProperties {
+			if v := q.prop(ctx, o.Unit, p); v != "" {
+				props[p] = v
+			}
+		}
+		f.Why = namespaceWhy(Sandboxing(props))
 	}
 	invocation := ""
 	if o.Env("SERVICE_RESULT") != "" {
@@ -199,43 +208,6 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 // queryTimeout bounds each question to systemd or journald: the report runs inside a unit's
 // stop (ExecStopPost=), which must not hold up a container's shutdown.
 const queryTimeout = 2 * time.Second
-
-// restartPolicy asks systemd for the unit's Restart= setting ("" when it cannot say).
-func restartPolicy(ctx context.Context, unit string) string {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property=Restart", "--value", unit).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// sandboxSettings asks systemd which of the unit's settings need a mount namespace.
-func sandboxSettings(ctx context.Context, unit string) []string {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property="+strings.Join(SandboxProperties, ","), unit).Output()
-	if err != nil {
-		return nil
-	}
-	props := map[string]string{}
-	for _, l := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			props[k] = v
-		}
-	}
-	return Sandboxing(props)
-}
-
-// stopping tells whether the whole container is stopping: a unit stopped by the shutdown
-// (SIGTERM from systemd itself) has not failed, and the container's exit code is systemd's.
-func stopping(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	out, _ := exec.CommandContext(ctx, "systemctl", "is-system-running").Output()
-	return strings.TrimSpace(string(out)) == "stopping"
-}
 
 // maxScan bounds how many of the run's lines the report reads; tailLines and errLines are how
 // many it shows: the last ones, and before them the run's error lines (priority err or
@@ -337,16 +309,6 @@ var systemdExit = map[string]string{
 	"233": "RUNTIME_DIRECTORY: the unit's RuntimeDirectory= could not be created",
 	"238": "STATE_DIRECTORY: the unit's StateDirectory= could not be created",
 	"243": "CREDENTIALS: a credential file is missing; did appagent.service start and write /run/appagent?",
-}
-
-func unitResult(ctx context.Context, unit string) string {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "systemctl", "show", "--property=Result", "--value", unit).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // exitContainer asks systemd to exit the container with code (what FailureAction=exit does).

@@ -77,3 +77,26 @@ func TestPickLines(t *testing.T) {
 		t.Errorf("message: %s", m)
 	}
 }
+
+func TestUnitTypeAndShowValue(t *testing.T) {
+	for unit, want := range map[string]string{"apache2.service": "Service", "backup.timer": "Timer", "x@y.socket": "Socket", "data.mount": "Mount", "odd": "Unit", "odd.": "Unit"} {
+		if got := unitType(unit); got != want {
+			t.Errorf("unitType(%q) = %q, want %q", unit, got, want)
+		}
+	}
+	type pair struct{ A, B string }
+	for _, c := range []struct {
+		v    any
+		want string
+	}{{true, "yes"}, {false, "no"}, {"on-failure", "on-failure"}, {[]string{"a", "b"}, "a b"}, {[]pair{{"x", "y"}}, "set"}, {[]pair{}, ""}, {uint64(7), "7"}} {
+		if got := ShowValue(c.v); got != c.want {
+			t.Errorf("ShowValue(%#v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	// Without systemd the report's questions get empty answers, not a failure.
+	var q *unitQuery
+	if q.prop(t.Context(), "x.service", "Restart") != "" || q.systemState(t.Context()) != "" {
+		t.Errorf("a nil query answered")
+	}
+	q.close()
+}

@@ -34,6 +34,7 @@ var Rows = []Row{
 	{"BenchmarkSDJournalReaders", "purego journal reader vs the cgo one (entries/s)", "purego_entries/s", "cgo_entries/s", "readers_ratio", 0.9, false},
 	{"BenchmarkDiff", "appagent diff vs find -printf (ms; ratio find/diff)", "ms/diff", "ms/find", "x_find", 0, false},
 	{"BenchmarkStatusNspawn", "appagent status vs systemctl is-system-running (ms, inside)", "ms/status-inside", "ms/systemctl-inside", "x_systemctl", 0, true},
+	{"BenchmarkStatusNspawn", "status on go-systemd vs the hand-written D-Bus client (ms, inside)", "ms/status-inside", "ms/status-handdbus-inside", "x_handdbus", 0, true},
 	{"BenchmarkStatusNspawn", "appagent status inside the container (ms)", "ms/status-inside", "", "", 50, true},
 }
 

@@ -69,6 +69,29 @@ func KnobsBinary(t testing.TB) string {
 	return knobsPath
 }
 
+var (
+	taggedMu sync.Mutex
+	tagged   = map[string]string{}
+)
+
+// TaggedBinary is appagent built with a build tag, once per test process: a benchmark's
+// baseline built from code the production binary does not contain (appagent_handdbus, the
+// D-Bus client status replaced). Bind it beside the production binary, never in its place.
+func TaggedBinary(t testing.TB, tag string) string {
+	t.Helper()
+	taggedMu.Lock()
+	defer taggedMu.Unlock()
+	if p, ok := tagged[tag]; ok {
+		return p
+	}
+	p, err := buildBinary("appagent-"+tag, "-tags", tag)
+	if err != nil {
+		t.Fatalf("nspawn: build appagent with %s: %v", tag, err)
+	}
+	tagged[tag] = p
+	return p
+}
+
 func buildBinary(name string, flags ...string) (string, error) {
 	mod, err := ModuleRoot()
 	if err != nil {
