@@ -59,3 +59,23 @@ func (d ForDoctor) ExitStatus(ctx context.Context, unit string) (int32, error) {
 
 // showValue is units.ShowValue: one rendering of properties for status and the report.
 func showValue(v any) string { return units.ShowValue(v) }
+
+// unitFrom makes UnitProps of the properties read (by name, as D-Bus gave them); a
+// property that could not be read keeps its zero value.
+func unitFrom(vals map[string]any) UnitProps {
+	var u UnitProps
+	str := func(k string) string { s, _ := vals[k].(string); return s }
+	u64 := func(k string) uint64 { v, _ := vals[k].(uint64); return v }
+	u.LoadState, u.ActiveState, u.SubState = str("LoadState"), str("ActiveState"), str("SubState")
+	u.StateChange, u.ActiveEnter = u64("StateChangeTimestamp"), u64("ActiveEnterTimestamp")
+	u.ConditionResult, _ = vals["ConditionResult"].(bool)
+	u.ConditionTimestamp = u64("ConditionTimestamp")
+	if _, ok := vals["ExecMainStatus"]; ok {
+		u.IsService = true
+		u.Result = str("Result")
+		u.NRestarts, _ = vals["NRestarts"].(uint32)
+		u.ExecMainCode, _ = vals["ExecMainCode"].(int32)
+		u.ExecMainStatus, _ = vals["ExecMainStatus"].(int32)
+	}
+	return u
+}

@@ -80,21 +80,7 @@ func (s *goSystemd) unit(ctx context.Context, name string) (UnitProps, error) {
 			}
 		}
 	}
-	var u UnitProps
-	str := func(k string) string { s, _ := vals[k].(string); return s }
-	u64 := func(k string) uint64 { v, _ := vals[k].(uint64); return v }
-	u.LoadState, u.ActiveState, u.SubState = str("LoadState"), str("ActiveState"), str("SubState")
-	u.StateChange, u.ActiveEnter = u64("StateChangeTimestamp"), u64("ActiveEnterTimestamp")
-	u.ConditionResult, _ = vals["ConditionResult"].(bool)
-	u.ConditionTimestamp = u64("ConditionTimestamp")
-	if _, ok := vals["ExecMainStatus"]; ok {
-		u.IsService = true
-		u.Result = str("Result")
-		u.NRestarts, _ = vals["NRestarts"].(uint32)
-		u.ExecMainCode, _ = vals["ExecMainCode"].(int32)
-		u.ExecMainStatus, _ = vals["ExecMainStatus"].(int32)
-	}
-	return u, first
+	return unitFrom(vals), first
 }
 
 func (s *goSystemd) Failed(ctx context.Context) ([]string, error) {

@@ -116,20 +116,7 @@ func (s *dbusSystemd) Units(ctx context.Context, names []string) ([]UnitProps, [
 				vals[serviceProps[k]] = v.Value()
 			}
 		}
-		p := &props[i]
-		str := func(k string) string { s, _ := vals[k].(string); return s }
-		u64 := func(k string) uint64 { v, _ := vals[k].(uint64); return v }
-		p.LoadState, p.ActiveState, p.SubState = str("LoadState"), str("ActiveState"), str("SubState")
-		p.StateChange, p.ActiveEnter = u64("StateChangeTimestamp"), u64("ActiveEnterTimestamp")
-		p.ConditionResult, _ = vals["ConditionResult"].(bool)
-		p.ConditionTimestamp = u64("ConditionTimestamp")
-		if _, ok := vals["ExecMainStatus"]; ok {
-			p.IsService = true
-			p.Result = str("Result")
-			p.NRestarts, _ = vals["NRestarts"].(uint32)
-			p.ExecMainCode, _ = vals["ExecMainCode"].(int32)
-			p.ExecMainStatus, _ = vals["ExecMainStatus"].(int32)
-		}
+		props[i] = unitFrom(vals)
 	}
 	return props, errs
 }
