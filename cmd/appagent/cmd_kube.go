@@ -99,6 +99,9 @@ See docs/kubernetes.md and docs/openshift.md.`,
 			fs.StringVar(&format, "o", "yaml", "output format: yaml or json")
 		},
 		run: func(ctx context.Context, env *cmdEnv, args []string) error {
+			if o.Replicas < 1 {
+				return exitcode.Withf(exitcode.Usage, "--replicas %d: a StatefulSet here has at least one pod (scale it down with kubectl scale, not here)", o.Replicas)
+			}
 			if format != "yaml" && format != "json" {
 				return exitcode.With(exitcode.Usage, fmt.Errorf("-o %q: one of: %s", format, strings.Join(kube.Formats, ", ")))
 			}

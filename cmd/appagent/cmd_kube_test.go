@@ -64,4 +64,11 @@ func TestKubeCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "kind: Template") {
 		t.Errorf("--openshift: exit %d:\n%.300s", code, out)
 	}
+	out, _, code = run("--image", "x", "--replicas", "2")
+	if code != 0 || !strings.Contains(out, "replicas: 2") || !strings.Contains(out, "statefulset.kubernetes.io/pod-name: x-0") {
+		t.Errorf("--replicas 2: exit %d:\n%.300s", code, out)
+	}
+	if _, errs, code := run("--image", "x", "--replicas", "0"); code != 2 || !strings.Contains(errs, "--replicas 0") {
+		t.Errorf("--replicas 0: exit %d %s", code, errs)
+	}
 }
