@@ -12,5 +12,6 @@
 // the units are read in parallel. Measured against the hand-written pipelined client it
 // replaced (BenchmarkStatusNspawn, both inside one booted container, 2-core VM under a CI
 // run's load, 2026-12-02): 13.6 ms against 11.0 ms a `status --json` (1.24×), with
-// `systemctl is-system-running` at 5.1 ms; well under the 50 ms a probe may take.
+// `systemctl is-system-running` at 5.1 ms; on the idle machine 13.7 against 12.8 ms (1.07×,
+// docs/performance.md). Well under the 50 ms a probe may take.
 package status
