@@ -204,11 +204,23 @@ func (e *Engine) Build(t testing.TB, o BuildOptions) string {
 		"-t", tag, "-f", filepath.Join(ctxDir, "Containerfile"), ctxDir)
 	start := time.Now()
 	r, err := e.Cmd(e.BuildTimeout, nil, args...)
+	if err == nil && r.Code != 0 && runcTransient(r.Stdout+r.Stderr) {
+		// Debian 12's runc copies itself into a sealed memfd for every RUN step, and that
+		// seal failed once with EBUSY in CI (a RUN step, not the image, failed); once more.
+		t.Logf("%s: build %s: runc could not seal its memfd copy (EBUSY); building again", e.Name, tag)
+		r, err = e.Cmd(e.BuildTimeout, nil, args...)
+	}
 	if err != nil || r.Code != 0 {
 		t.Fatalf("%s: build %s: exit %d %v\n%s\n%s", e.Name, tag, r.Code, err, harness.Tail(r.Stdout, 60), harness.Tail(r.Stderr, 30))
 	}
 	t.Logf("%s: built %s in %s", e.Name, tag, time.Since(start).Round(time.Millisecond))
 	return tag
+}
+
+// runcTransient tells runc's "Close_Fd sealing memfd copy: Device or resource busy", a
+// failure of the runtime's own start, not of the build step it was starting.
+func runcTransient(out string) bool {
+	return strings.Contains(out, "sealing memfd copy: Device or resource busy")
 }
 
 // RemoveImageAtCleanup removes the image tag when the test ends (an image a test made some
