@@ -6,13 +6,13 @@ import (
 	"flag"
 
 	"github.com/appagent/appagent/agent/config"
-	"github.com/appagent/appagent/agent/entry"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/initstage"
 	"github.com/appagent/appagent/agent/params"
 )
 
 func cmdInit() *command {
-	var o entry.Options
+	var o initstage.Options
 	var helpParams bool
 	return &command{
 		name:    "init",
@@ -50,8 +50,8 @@ log forwarding, and then execs systemd so that systemd is PID 1.`,
 				}
 				return params.Describe(env.stdout, cfg)
 			}
-			err := entry.Init(o)
-			var reported *entry.ReportedError
+			err := initstage.Init(o)
+			var reported *initstage.ReportedError
 			if errors.As(err, &reported) {
 				return exitcode.With(exitcode.Of(err), errReported) // already on stdout as JSON
 			}

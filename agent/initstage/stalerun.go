@@ -1,4 +1,4 @@
-package entry
+package initstage
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ func CleanStaleRun(root, mountinfo string, out io.Writer) error {
 	}
 	ms, err := preflight.ParseMountinfo(mountinfo)
 	if err != nil {
-		return fmt.Errorf("entry: clean stale /run: %w", err)
+		return fmt.Errorf("init: clean stale /run: %w", err)
 	}
 	mounts := map[string]bool{}
 	for _, m := range ms {
@@ -68,7 +68,7 @@ func cleanDir(dir string, mounts map[string]bool) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("entry: clean stale %s: %w", dir, err)
+		return nil, fmt.Errorf("init: clean stale %s: %w", dir, err)
 	}
 	var removed []string
 	for _, e := range entries {
@@ -77,7 +77,7 @@ func cleanDir(dir string, mounts map[string]bool) ([]string, error) {
 			continue
 		}
 		if err := os.RemoveAll(p); err != nil {
-			return removed, fmt.Errorf("entry: clean stale %s: %w", p, err)
+			return removed, fmt.Errorf("init: clean stale %s: %w", p, err)
 		}
 		removed = append(removed, p)
 	}

@@ -1,4 +1,4 @@
-package entry
+package initstage
 
 import (
 	"bytes"
