@@ -13,13 +13,13 @@ import (
 // Docker and Kubernetes do not give. /run has its own check (run-tmpfs).
 type apiMount struct {
 	path, fstype string
-	fixes        fixes
+	fixes        Fixes
 }
 
 // theRuntimeMounts is the advice for what every runtime mounts unless told not to.
-func theRuntimeMounts(p string) fixes {
+func theRuntimeMounts(p string) Fixes {
 	text := "every runtime mounts " + p + " itself: look for an option that replaces it (--mount, --tmpfs, -v, volumeMounts)"
-	return fixes{Podman: {text, nil}, Docker: {text, nil}, Kubernetes: {text, nil}, Nspawn: {text, nil}}
+	return Fixes{Podman: {text, nil}, Docker: {text, nil}, Kubernetes: {text, nil}, Nspawn: {text, nil}}
 }
 
 var apiMounts = []apiMount{
@@ -28,7 +28,7 @@ var apiMounts = []apiMount{
 	{"/dev", "devtmpfs", theRuntimeMounts("/dev")},
 	{"/dev/shm", "tmpfs", theRuntimeMounts("/dev/shm")},
 	// Since systemd 250 /run/lock is a tmpfs of its own: --tmpfs /run alone is not enough.
-	{"/run/lock", "tmpfs", fixes{
+	{"/run/lock", "tmpfs", Fixes{
 		Podman:     runFixes[Podman],
 		Docker:     {"add --tmpfs /run/lock to docker run (systemd mounts a tmpfs there itself when it can, and exits when it cannot)", []string{"--tmpfs /run/lock"}},
 		Kubernetes: {"mount an emptyDir with medium: Memory at /run/lock in the pod spec", nil},

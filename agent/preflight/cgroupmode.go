@@ -34,24 +34,24 @@ func DetectCgroupMode(ms Mounts) CgroupMode {
 	return CgroupV1
 }
 
-// userNS is what /proc/self/uid_map says of the process's user namespace.
-type userNS struct {
-	inner    bool // not the initial namespace: uid 0 here is not uid 0 on the host
-	hostRoot int  // the host uid that uid 0 maps to (-1: unmapped)
-	// rootless: uid 0 alone maps to one host uid (the user who ran the runtime), the way
+// UserNS is what /proc/self/uid_map says of the process's user namespace.
+type UserNS struct {
+	Inner    bool // not the initial namespace: uid 0 here is not uid 0 on the host
+	HostRoot int  // the host uid that uid 0 maps to (-1: unmapped)
+	// Rootless: uid 0 alone maps to one host uid (the user who ran the runtime), the way
 	// rootless podman maps it ("0 1001 1", then the user's subordinate ids); a rootful
 	// --userns maps 0 as the start of one range ("0 1000000 65536").
-	rootless bool
+	Rootless bool
 }
 
-// readUserNS reads /proc/self/uid_map; the initial namespace maps all 2^32-1 ids onto
+// ReadUserNS reads /proc/self/uid_map; the initial namespace maps all 2^32-1 ids onto
 // themselves ("0 0 4294967295"). An unreadable map counts as the initial namespace.
-func readUserNS(sys *System) userNS {
+func ReadUserNS(sys *System) UserNS {
 	data, err := sys.ReadFile("/proc/self/uid_map")
 	if err != nil {
-		return userNS{hostRoot: 0}
+		return UserNS{HostRoot: 0}
 	}
-	ns := userNS{hostRoot: -1}
+	ns := UserNS{HostRoot: -1}
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 {
@@ -64,13 +64,13 @@ func readUserNS(sys *System) userNS {
 			continue
 		}
 		if in == 0 && out == 0 && n == 4294967295 {
-			return userNS{hostRoot: 0}
+			return UserNS{HostRoot: 0}
 		}
 		if in == 0 && n > 0 {
-			ns.hostRoot = int(out)
-			ns.rootless = n == 1
+			ns.HostRoot = int(out)
+			ns.Rootless = n == 1
 		}
 	}
-	ns.inner = true
+	ns.Inner = true
 	return ns
 }

@@ -17,6 +17,14 @@ import (
 // runtime the checks misjudge; please report it). doctor always checks.
 const SkipEnv = "APPAGENT_SKIP_PREFLIGHT"
 
+// ServiceAccountDir is where Kubernetes mounts a pod's service account token.
+const ServiceAccountDir = "/run/secrets/kubernetes.io/serviceaccount"
+
+// SCCEnv is set by the pod spec `appagent kube --openshift` writes, from the pod's
+// openshift.io/scc annotation (the downward API): the SCC that admitted the pod, which is the
+// first thing to know on OpenShift and what tells OpenShift from plain Kubernetes.
+const SCCEnv = "APPAGENT_SCC"
+
 // Runtime is the container runtime as far as it can be told from inside.
 type Runtime string
 
@@ -38,11 +46,11 @@ func DetectRuntime(sys *System) Runtime {
 	switch {
 	case sys.Getenv(SCCEnv) != "":
 		return OpenShift
-	case sys.Getenv("KUBERNETES_SERVICE_HOST") != "" || sys.exists(ServiceAccountDir):
+	case sys.Getenv("KUBERNETES_SERVICE_HOST") != "" || sys.Exists(ServiceAccountDir):
 		return Kubernetes
-	case c == "podman" || sys.exists("/run/.containerenv"):
+	case c == "podman" || sys.Exists("/run/.containerenv"):
 		return Podman
-	case c == "docker" || sys.exists("/.dockerenv"):
+	case c == "docker" || sys.Exists("/.dockerenv"):
 		return Docker
 	case c == "systemd-nspawn":
 		return Nspawn
@@ -50,31 +58,31 @@ func DetectRuntime(sys *System) Runtime {
 	return Unknown
 }
 
-// advice is how one runtime fixes a problem: words for people and, where the fix is flags of
+// Advice is how one runtime fixes a problem: words for people and, where the fix is flags of
 // the run command, those flags (Results.FlagLine joins them into one line to copy).
-type advice struct {
-	text  string
-	flags []string
+type Advice struct {
+	Text  string
+	Flags []string
 }
 
-// fixes holds the advice per runtime; pick takes the one for the detected runtime, or the
+// Fixes holds the advice per runtime; pick takes the one for the detected runtime, or the
 // words of all of them (and no flags: there is no one command line to give).
-type fixes map[Runtime]advice
+type Fixes map[Runtime]Advice
 
-func (f fixes) pick(rt Runtime) (string, []string) {
+func (f Fixes) pick(rt Runtime) (string, []string) {
 	if rt == OpenShift {
 		if _, ok := f[rt]; !ok {
 			rt = Kubernetes
 		}
 	}
 	if a, ok := f[rt]; ok {
-		return a.text, a.flags
+		return a.Text, a.Flags
 	}
 	var parts, texts []string
 	for _, r := range []Runtime{Podman, Docker, Kubernetes, Nspawn} {
 		if a, ok := f[r]; ok {
-			parts = append(parts, string(r)+": "+a.text)
-			texts = appendNew(texts, a.text)
+			parts = append(parts, string(r)+": "+a.Text)
+			texts = appendNew(texts, a.Text)
 		}
 	}
 	if len(texts) == 1 {
@@ -83,8 +91,8 @@ func (f fixes) pick(rt Runtime) (string, []string) {
 	return strings.Join(parts, "; "), nil
 }
 
-// fix sets r's Fix and Flags from f for runtime rt.
-func (r *Result) fix(f fixes, rt Runtime) { r.Fix, r.Flags = f.pick(rt) }
+// SetFix sets r's Fix and Flags from f for runtime rt.
+func (r *Result) SetFix(f Fixes, rt Runtime) { r.Fix, r.Flags = f.pick(rt) }
 
 // Check runs the checks that must pass before systemd is exec'd: /run can be a tmpfs, the
 // cgroup hierarchy is writable, the volume is a mount and takes writes. It never stops early:
@@ -130,7 +138,7 @@ func readCaps(sys *System) (uint64, error) {
 	return EffectiveCaps(string(data))
 }
 
-var runFixes = fixes{
+var runFixes = Fixes{
 	Podman: {"run with --systemd=always (podman then mounts tmpfs on /run, /run/lock and /tmp and a writable cgroup), or give the image an init-named entrypoint (docs/runtimes.md)",
 		[]string{"--systemd=always"}},
 	// Only /run is this check's flag: /run/lock is api-mounts', and /tmp (for a read-only
@@ -152,20 +160,20 @@ func checkRun(ms Mounts, sysAdmin bool, rt Runtime) Result {
 	case ok:
 		r.Severity = Warn
 		r.Message = fmt.Sprintf("/run is a %s mount, not a tmpfs: files under /run would outlive a restart of the container", m.FSType)
-		r.fix(runFixes, rt)
+		r.SetFix(runFixes, rt)
 	case sysAdmin:
 		r.Severity, r.Message = Pass, "/run is not a mount, but the container has CAP_SYS_ADMIN: systemd mounts a tmpfs there itself"
 	default:
 		r.Severity = Fail
 		r.Message = "/run is not a tmpfs and the container lacks CAP_SYS_ADMIN to mount one: systemd would exit at once with \"Failed to mount tmpfs at /run: Operation not permitted\""
-		r.fix(runFixes, rt)
+		r.SetFix(runFixes, rt)
 	}
 	return r
 }
 
 // cgroupFixes are for a cgroup tree that is missing or read-only; the Docker line depends on
 // the host's cgroup mode (cgroupFixesFor).
-var cgroupFixes = fixes{
+var cgroupFixes = Fixes{
 	Podman: {"run with --systemd=always (rootful podman on a cgroup v1 or hybrid host; on cgroup v2 rootless works too)", []string{"--systemd=always"}},
 	Docker: {"add --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw to docker run (this host has cgroup v1 or hybrid cgroups: systemd needs its name=systemd hierarchy writable)",
 		[]string{"--cgroupns=host", "-v /sys/fs/cgroup:/sys/fs/cgroup:rw"}},
@@ -176,15 +184,15 @@ var cgroupFixes = fixes{
 // cgroupFixesFor returns cgroupFixes with Docker's words for the host's cgroup mode: the same
 // flags on every mode (Docker's documented way to a writable tree), but only cgroup v1/hybrid
 // is tested here (docs/runtimes.md says which cell is on paper).
-func cgroupFixesFor(mode CgroupMode) fixes {
+func cgroupFixesFor(mode CgroupMode) Fixes {
 	if mode != CgroupV2 {
 		return cgroupFixes
 	}
-	f := fixes{}
+	f := Fixes{}
 	for k, v := range cgroupFixes {
 		f[k] = v
 	}
-	f[Docker] = advice{"add --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw to docker run (cgroup v2 host: systemd needs the container's cgroup writable)", cgroupFixes[Docker].flags}
+	f[Docker] = Advice{"add --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw to docker run (cgroup v2 host: systemd needs the container's cgroup writable)", cgroupFixes[Docker].Flags}
 	return f
 }
 
@@ -202,7 +210,7 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 		}
 		r.Severity = Fail
 		r.Message = "/sys/fs/cgroup is not mounted and the container lacks CAP_SYS_ADMIN to mount it: systemd cannot manage services"
-		r.fix(fx, rt)
+		r.SetFix(fx, rt)
 		return r
 	}
 	var own []Cgroup
@@ -219,14 +227,14 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 		if !ok || sm.FSType != "cgroup" {
 			r.Severity = Fail
 			r.Message = "/sys/fs/cgroup is a cgroup v1 tree without systemd's hierarchy (/sys/fs/cgroup/systemd): systemd cannot start"
-			r.fix(fx, rt)
+			r.SetFix(fx, rt)
 			return r
 		}
 		base, want, kind = "/sys/fs/cgroup/systemd", "name=systemd", "cgroup v1 (name=systemd)"
 	default:
 		r.Severity = Warn
 		r.Message = fmt.Sprintf("/sys/fs/cgroup is a %s mount, which systemd may not understand", m.FSType)
-		r.fix(fx, rt)
+		r.SetFix(fx, rt)
 		return r
 	}
 	dir := base
@@ -234,7 +242,7 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 		// A process that joined the container from outside (nsenter, some exec paths) sees
 		// its cgroup as "/.." relative to the container's namespace: use the mount itself.
 		if c.Controllers == want && (want != "" || c.Hierarchy == 0) && !strings.Contains(c.Path, "..") {
-			if p := path.Join(base, c.Path); sys.exists(p) {
+			if p := path.Join(base, c.Path); sys.Exists(p) {
 				dir = p
 			}
 		}
@@ -246,8 +254,8 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 		}
 		r.Severity = Fail
 		r.Message = fmt.Sprintf("the %s hierarchy at %s is not writable (%s): systemd cannot create cgroups for services", kind, dir, why)
-		r.fix(fx, rt)
-		if ns := readUserNS(sys); ns.inner && !errors.Is(err, syscall.EROFS) {
+		r.SetFix(fx, rt)
+		if ns := ReadUserNS(sys); ns.Inner && !errors.Is(err, syscall.EROFS) {
 			userNSCgroup(&r, ns, mode, rt)
 		}
 		return r
@@ -259,8 +267,8 @@ func checkCgroup(sys *System, ms Mounts, sysAdmin bool, rt Runtime) Result {
 // userNSCgroup explains a cgroup that is mounted writable but refuses the container's root
 // because it runs in a user namespace. Flags cannot fix it (the runtime already mounted the
 // hierarchy read-write, as --systemd=always does), so none are given: the fix is the host's.
-func userNSCgroup(r *Result, ns userNS, mode CgroupMode, rt Runtime) {
-	r.Message += fmt.Sprintf("; the container runs in a user namespace (its root is uid %d on the host) and the cgroup belongs to the host's root", ns.hostRoot)
+func userNSCgroup(r *Result, ns UserNS, mode CgroupMode, rt Runtime) {
+	r.Message += fmt.Sprintf("; the container runs in a user namespace (its root is uid %d on the host) and the cgroup belongs to the host's root", ns.HostRoot)
 	r.Flags = nil
 	switch mode {
 	case CgroupV2:
@@ -269,13 +277,13 @@ func userNSCgroup(r *Result, ns userNS, mode CgroupMode, rt Runtime) {
 		r.Fix = "on a cgroup v1 or hybrid host no runtime flag hands the name=systemd cgroup to a user namespace: run without a user namespace here (drop --userns; rootful podman), " +
 			"install appagent's OCI hook on the host (appagent oci-hook --print-config > /usr/share/containers/oci/hooks.d/appagent-cgroup.json) and run with --annotation " + ocihook.Annotation + "=true (docs/runtimes.md#user-namespaces), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)"
 	}
-	if ns.rootless && mode != CgroupV2 {
+	if ns.Rootless && mode != CgroupV2 {
 		// A hook runs as the user too and cannot take a cgroup from root: the host must give
 		// the user a name=systemd cgroup of its own, and podman must start in it.
-		r.Message = strings.Replace(r.Message, "runs in a user namespace", "runs rootless, in the user namespace of host uid "+strconv.Itoa(ns.hostRoot)+",", 1)
+		r.Message = strings.Replace(r.Message, "runs in a user namespace", "runs rootless, in the user namespace of host uid "+strconv.Itoa(ns.HostRoot)+",", 1)
 		r.Fix = fmt.Sprintf("rootless on a cgroup v1 or hybrid host: no flag gives an unprivileged user a cgroup; as root, give the user one "+
 			"(mkdir /sys/fs/cgroup/systemd/USER && chown -R %[1]d: /sys/fs/cgroup/systemd/USER), and start podman from a shell in it "+
-			"(echo $$ > /sys/fs/cgroup/systemd/USER/cgroup.procs; docs/runtimes.md#rootless-podman), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)", ns.hostRoot)
+			"(echo $$ > /sys/fs/cgroup/systemd/USER/cgroup.procs; docs/runtimes.md#rootless-podman), or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)", ns.HostRoot)
 	}
 	if rt == Kubernetes || rt == OpenShift {
 		r.Fix = "use cgroup v2 nodes whose runtime delegates the cgroup to the pod's user namespace: CRI-O 1.32+ or containerd 2.1+ (hostUsers: false; docs/kubernetes.md)"
@@ -283,7 +291,7 @@ func userNSCgroup(r *Result, ns userNS, mode CgroupMode, rt Runtime) {
 }
 
 // volumeFixes name the volume path as %[1]s (volumeFix fills it in).
-var volumeFixes = fixes{
+var volumeFixes = Fixes{
 	Podman:     {"podman run -v NAME:%[1]s (a named volume) or -v /host/dir:%[1]s", []string{"-v NAME:%[1]s"}},
 	Docker:     {"docker run -v NAME:%[1]s (a named volume) or -v /host/dir:%[1]s", []string{"-v NAME:%[1]s"}},
 	Kubernetes: {"add a volumeMounts entry with mountPath: %[1]s backed by a PersistentVolumeClaim", nil},
@@ -319,7 +327,7 @@ func checkVolumeMount(cfg *config.Config, sys *System, ms Mounts, rt Runtime) Re
 			if cfg.Volume.RequireMount {
 				r.Message += fmt.Sprintf(" (the image sets volume.require_mount in %s)", cfg.File)
 			}
-			r.fix(fixes{
+			r.SetFix(Fixes{
 				Podman: {fmt.Sprintf("name the volume: -v NAME:%s (podman volume create NAME first, or let run create it)", vol), []string{"-v NAME:" + vol}},
 				Docker: {fmt.Sprintf("name the volume: -v NAME:%s", vol), []string{"-v NAME:" + vol}},
 			}, rt)

@@ -9,7 +9,7 @@ import (
 )
 
 // BeforeInit is init's preflight: it runs Check, prints warnings and failures (with their
-// fixes) to out, the container's output, and returns an error carrying exitcode.Preflight when
+// Fixes) to out, the container's output, and returns an error carrying exitcode.Preflight when
 // a check failed. With APPAGENT_SKIP_PREFLIGHT=1 in the environment it prints that it skipped.
 func BeforeInit(cfg *config.Config, sys *System, out io.Writer) error {
 	if sys.Getenv(SkipEnv) == "1" {

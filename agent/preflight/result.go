@@ -97,7 +97,7 @@ func (rs Results) Write(w io.Writer) {
 	}
 }
 
-// FlagLine is the one line of run flags that fixes every failed result on this runtime (each
+// FlagLine is the one line of run flags that Fixes every failed result on this runtime (each
 // flag once, in the order of the checks), or "" when flags are not the fix.
 func (rs Results) FlagLine() string {
 	var flags []string

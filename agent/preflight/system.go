@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 
 	"github.com/appagent/appagent/agent/environ"
 	"golang.org/x/sys/unix"
@@ -77,6 +79,20 @@ func PID1Env() func(string) string {
 	return func(name string) string { return env[name] }
 }
 
+// mountNamespace starts a process in a new mount namespace (this binary, printing its help
+// to nowhere): the same clone(CLONE_NEWNS) systemd makes for a sandboxed unit, refused
+// without CAP_SYS_ADMIN or by a seccomp profile.
+func mountNamespace() error {
+	cmd := exec.Command("/proc/self/exe", "help")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	_ = cmd.Wait() // its exit status does not matter: the clone succeeded
+	return nil
+}
+
 func probe(dir string) error {
 	name := filepath.Join(dir, fmt.Sprintf(".appagent-preflight-%d", os.Getpid()))
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -87,7 +103,8 @@ func probe(dir string) error {
 	return os.Remove(name)
 }
 
-func (s *System) exists(path string) bool {
+// Exists tells whether path can be stat()ed.
+func (s *System) Exists(path string) bool {
 	_, err := s.Stat(path)
 	return err == nil
 }

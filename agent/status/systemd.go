@@ -44,7 +44,7 @@ var (
 	serviceProps = []string{"Result", "NRestarts", "ExecMainCode", "ExecMainStatus"}
 )
 
-// ForDoctor adapts a Systemd to what doctor asks (preflight.Units).
+// ForDoctor adapts a Systemd to what doctor asks (doctor.Units).
 type ForDoctor struct{ Systemd }
 
 func (d ForDoctor) LoadState(ctx context.Context, unit string) (string, error) {

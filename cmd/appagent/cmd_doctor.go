@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/doctor"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/preflight"
 	"github.com/appagent/appagent/agent/status"
@@ -43,7 +44,7 @@ Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
 			if err != nil {
 				return exitcode.With(exitcode.Config, err)
 			}
-			o := preflight.DoctorOptions{}
+			o := doctor.Options{}
 			if sd, err := status.Dial(); err != nil {
 				o.UnitsErr = err
 			} else {
@@ -56,7 +57,7 @@ Exit status: 0 when nothing failed (warnings included), 1 when a check failed.`,
 			o.Record = func() (string, error) { return upgrade.VerifyRecord(upgrade.Options{Config: cfg}) }
 			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
-			rs := preflight.Doctor(cctx, cfg, preflight.Host(preflight.PID1Env()), o)
+			rs := doctor.Run(cctx, cfg, preflight.Host(preflight.PID1Env()), o)
 			if asJSON {
 				enc := json.NewEncoder(env.stdout)
 				enc.SetIndent("", "  ")

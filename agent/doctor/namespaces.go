@@ -1,42 +1,27 @@
-package preflight
+package doctor
 
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/preflight"
 	"github.com/appagent/appagent/agent/units"
 )
 
-// mountNamespace starts a process in a new mount namespace (this binary, printing its help
-// to nowhere): the same clone(CLONE_NEWNS) systemd makes for a sandboxed unit, refused
-// without CAP_SYS_ADMIN or by a seccomp profile.
-func mountNamespace() error {
-	cmd := exec.Command("/proc/self/exe", "help")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
-	cmd.Stdout, cmd.Stderr = nil, nil
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	_ = cmd.Wait() // its exit status does not matter: the clone succeeded
-	return nil
-}
-
 // checkNamespaces: can units have their own mount namespace, and does a unit need one?
-func checkNamespaces(ctx context.Context, cfg *config.Config, sys *System, o DoctorOptions) Result {
-	r := Result{Check: "namespaces"}
+func checkNamespaces(ctx context.Context, cfg *config.Config, sys *preflight.System, o Options) preflight.Result {
+	r := preflight.Result{Check: "namespaces"}
 	err := sys.MountNamespace()
 	if err == nil {
-		r.Severity, r.Message = Pass, "units can have their own mount namespace (DynamicUser=, PrivateTmp=, ProtectSystem= and the like work)"
+		r.Severity, r.Message = preflight.Pass, "units can have their own mount namespace (DynamicUser=, PrivateTmp=, ProtectSystem= and the like work)"
 		return r
 	}
 	cannot := fmt.Sprintf("this container cannot create mount namespaces (%v: it lacks CAP_SYS_ADMIN, which podman and Docker drop by default)", err)
 	if o.Units == nil {
-		r.Severity = Info
+		r.Severity = preflight.Info
 		r.Message = cannot + "; units with DynamicUser=, BindPaths=, TemporaryFileSystem= or RootDirectory= will fail with 226/NAMESPACE, others run without PrivateTmp=, ProtectSystem= and the like"
 		r.Fix = units.NamespaceFix
 		return r
@@ -49,7 +34,7 @@ func checkNamespaces(ctx context.Context, cfg *config.Config, sys *System, o Doc
 		}
 	}
 	if len(broken) > 0 {
-		r.Severity = Fail
+		r.Severity = preflight.Fail
 		r.Message = fmt.Sprintf("%s failed with 226/NAMESPACE: %s", strings.Join(broken, "; "), cannot)
 		r.Fix = units.NamespaceFix
 		return r
@@ -62,12 +47,12 @@ func checkNamespaces(ctx context.Context, cfg *config.Config, sys *System, o Doc
 	}
 	sort.Strings(atRisk)
 	if len(atRisk) > 0 {
-		r.Severity = Warn
+		r.Severity = preflight.Warn
 		r.Message = fmt.Sprintf("%s, which %s need: they fail with 226/NAMESPACE when they start", cannot, strings.Join(atRisk, "; "))
 		r.Fix = units.NamespaceFix
 		return r
 	}
-	r.Severity = Info
+	r.Severity = preflight.Info
 	r.Message = cannot + "; no unit of the image needs one (systemd runs units without their PrivateTmp=, ProtectSystem= and the like)"
 	return r
 }
