@@ -1,5 +1,7 @@
 // Package units is appagent's systemd side of the image's declaration: generator drop-ins,
-// hook units, masks, and the unit-failure report.
+// hook units and their stamps, masks, and what systemd's unit settings mean in a container
+// (sandboxing that needs a mount namespace). The failure report those units run is
+// agent/failure's.
 //
 // The generator (appagent-generator, run by systemd at every boot) turns the declaration into
 // unit files under systemd's generator directories: a drop-in per application unit (start

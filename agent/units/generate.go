@@ -153,7 +153,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 			fmt.Fprintf(&b, "ExecStart=%s\n", post)
 		}
 		// The report runs with full privileges (+) whatever User= the hook has, and only
-		// speaks when the hook failed ($SERVICE_RESULT); see report.go.
+		// speaks when the hook failed ($SERVICE_RESULT); see agent/failure.
 		fmt.Fprintf(&b, "ExecStopPost=+%s report-failure --exit-code %d %%n\n", Binary, code)
 		timeout := "infinity"
 		if hk != nil && hk.Timeout.Duration > 0 {

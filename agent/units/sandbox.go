@@ -44,8 +44,8 @@ const NamespaceStatus = "226"
 // report and doctor.
 const NamespaceFix = "give the container CAP_SYS_ADMIN (podman/docker run --cap-add SYS_ADMIN; Kubernetes: container.capabilities in the declaration for `appagent kube`), or turn those settings off for this unit with a drop-in the image ships (docs/runtimes.md, \"Sandboxed units\")"
 
-// namespaceWhy explains a 226 exit of a unit with the given sandbox settings.
-func namespaceWhy(settings []string) string {
+// NamespaceWhy explains a 226 exit of a unit with the given sandbox settings.
+func NamespaceWhy(settings []string) string {
 	what := "its sandboxing (DynamicUser=, BindPaths=, TemporaryFileSystem=, RootDirectory= or the like)"
 	if len(settings) > 0 {
 		what = strings.Join(settings, ", ")
@@ -68,5 +68,5 @@ func ExplainExit(unit string, status int, settings func(unit string, names []str
 			set = Sandboxing(props)
 		}
 	}
-	return namespaceWhy(set)
+	return NamespaceWhy(set)
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/agent/units"
+	"github.com/appagent/appagent/agent/failure"
 )
 
 // cmdReportFailure is run by systemd as ExecStopPost= of hook and essential units (hidden:
@@ -39,10 +39,10 @@ it on the container's stdout. When the unit succeeded it does nothing.`,
 			if code < 0 {
 				code = int(exitcode.Essential)
 				if cfg, err := config.Load(cfgPath); err == nil {
-					code = units.EssentialExitCode(cfg, args[0])
+					code = failure.EssentialExitCode(cfg, args[0])
 				}
 			}
-			return units.ReportFailure(ctx, units.ReportOptions{Unit: args[0], ExitCode: code, Exit: exit, Env: os.Getenv, Stderr: env.stderr})
+			return failure.Run(ctx, failure.Options{Unit: args[0], ExitCode: code, Exit: exit, Env: os.Getenv, Stderr: env.stderr})
 		},
 	}
 }

@@ -1,4 +1,4 @@
-package units
+package failure
 
 // WillRestart tells whether systemd restarts a service after this failure, from its Restart=
 // setting and the failure's $SERVICE_RESULT, as systemd.service(5)'s table says:

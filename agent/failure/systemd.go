@@ -1,11 +1,10 @@
-package units
+package failure
 
 import (
 	"context"
-	"fmt"
-	"reflect"
 	"strings"
 
+	"github.com/appagent/appagent/agent/units"
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 )
 
@@ -41,7 +40,7 @@ func (q *unitQuery) prop(ctx context.Context, unit, name string) string {
 	if err != nil {
 		return ""
 	}
-	return ShowValue(p.Value.Value())
+	return units.ShowValue(p.Value.Value())
 }
 
 // systemState is systemd's state (running, degraded, stopping, …); "" when unknown.
@@ -67,27 +66,4 @@ func unitType(unit string) string {
 	}
 	t := unit[i+1:]
 	return strings.ToUpper(t[:1]) + t[1:]
-}
-
-// ShowValue renders a property's value as `systemctl show` prints the simple ones: yes/no,
-// strings, space-separated string lists; a list of structures as "set" when it has entries.
-func ShowValue(v any) string {
-	switch x := v.(type) {
-	case bool:
-		if x {
-			return "yes"
-		}
-		return "no"
-	case string:
-		return x
-	case []string:
-		return strings.Join(x, " ")
-	}
-	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice {
-		if rv.Len() > 0 {
-			return "set"
-		}
-		return ""
-	}
-	return fmt.Sprint(v)
 }

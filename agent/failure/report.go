@@ -1,4 +1,4 @@
-package units
+package failure
 
 import (
 	"context"
@@ -14,10 +14,11 @@ import (
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/agent/units"
 )
 
-// Failure is what the report says about a failed unit.
-type Failure struct {
+// Report is what the report says about a failed unit.
+type Report struct {
 	Unit string
 	// Result, Code and Status are systemd's $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS in
 	// ExecStopPost= (systemd.exec(5), "Environment variables in spawned processes").
@@ -36,13 +37,13 @@ type Failure struct {
 
 // hookNames says which hook a hook unit is, for the report line.
 var hookNames = map[string]string{
-	ConfigureUnit:   "the image's configure hook",
-	UpgradeUnit:     "the image's upgrade hook",
-	ReconfigureUnit: "the image's reconfigure hook",
+	units.ConfigureUnit:   "the image's configure hook",
+	units.UpgradeUnit:     "the image's upgrade hook",
+	units.ReconfigureUnit: "the image's reconfigure hook",
 }
 
 // Line is the one line a person reads in `podman logs` to learn why the container stopped.
-func (f Failure) Line() string {
+func (f Report) Line() string {
 	var b strings.Builder
 	b.WriteString("appagent: ")
 	b.WriteString(f.Unit)
@@ -59,7 +60,7 @@ func (f Failure) Line() string {
 	return b.String()
 }
 
-func (f Failure) why() string {
+func (f Report) why() string {
 	var what string
 	switch f.Code {
 	case "exited":
@@ -100,7 +101,7 @@ func orDash(s string) string {
 }
 
 // Message is the line followed by the last log lines, indented.
-func (f Failure) Message() string {
+func (f Report) Message() string {
 	var b strings.Builder
 	b.WriteString(f.Line())
 	if f.Why != "" {
@@ -124,8 +125,8 @@ func (f Failure) Message() string {
 	return b.String()
 }
 
-// ReportOptions configure ReportFailure.
-type ReportOptions struct {
+// Options configure Run.
+type Options struct {
 	Unit     string
 	ExitCode int
 	// Exit: after the report, make the container exit with ExitCode (systemctl exit). For
@@ -136,7 +137,7 @@ type ReportOptions struct {
 	Stderr io.Writer           // used when the journal cannot be reached
 }
 
-// ReportFailure is `appagent report-failure`, run as ExecStopPost=+ of hook units and essential
+// Run is `appagent report-failure`, run as ExecStopPost=+ of hook units and essential
 // units. It does nothing when the unit succeeded (ExecStopPost= also runs at a clean stop);
 // otherwise it writes the report to the journal at priority err with identifier appagent,
 // where the log forwarder (agent/logfwd) puts it on the container's stdout.
@@ -145,7 +146,7 @@ type ReportOptions struct {
 // at once and the OnFailure= unit's start job is cancelled by the shutdown (seen on systemd
 // 252 in nspawn: "Triggering OnFailure= dependencies", then nothing). ExecStopPost= runs
 // before the unit enters the failed state, so before FailureAction=.
-func ReportFailure(ctx context.Context, o ReportOptions) error {
+func Run(ctx context.Context, o Options) error {
 	result := o.Env("SERVICE_RESULT")
 	if result == "success" {
 		return nil
@@ -165,20 +166,20 @@ func ReportFailure(ctx context.Context, o ReportOptions) error {
 	if o.Exit {
 		defer exitContainer(ctx, o.ExitCode, o.Stderr)
 	}
-	f := Failure{Unit: o.Unit, Result: result, Code: o.Env("EXIT_CODE"), Status: o.Env("EXIT_STATUS"), ExitCode: o.ExitCode}
+	f := Report{Unit: o.Unit, Result: result, Code: o.Env("EXIT_CODE"), Status: o.Env("EXIT_STATUS"), ExitCode: o.ExitCode}
 	if o.Lines == 0 {
 		o.Lines = tailLines
 	}
 	f.Restarts = WillRestart(q.prop(ctx, o.Unit, "Restart"), result)
-	if f.Code == "exited" && f.Status == NamespaceStatus {
+	if f.Code == "exited" && f.Status == units.NamespaceStatus {
 		// Which of the unit's settings need a mount namespace.
 		props := map[string]string{}
-		for _, p := range SandboxProperties {
+		for _, p := range units.SandboxProperties {
 			if v := q.prop(ctx, o.Unit, p); v != "" {
 				props[p] = v
 			}
 		}
-		f.Why = namespaceWhy(Sandboxing(props))
+		f.Why = units.NamespaceWhy(units.Sandboxing(props))
 	}
 	invocation := ""
 	if o.Env("SERVICE_RESULT") != "" {
