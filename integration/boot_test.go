@@ -58,25 +58,6 @@ func checkBoot(t *testing.T, c booted) {
 	t.Logf("stopped in %s with exit code %d", time.Since(start).Round(time.Millisecond), exit)
 }
 
-func TestBootNspawn(t *testing.T) {
-	nspawn.Require(t)
-	c := nspawn.Boot(t, nspawn.Options{
-		Files:   map[string]string{"/etc/appagent/appagent.yaml": minimalConfig},
-		Prepare: true,
-	})
-	checkBoot(t, c)
-}
-
-func TestBootPodman(t *testing.T) {
-	podman.Require(t)
-	img := podman.Build(t, podman.BuildOptions{
-		Containerfile: bootContainerfile,
-		Files:         map[string]string{"appagent.yaml": minimalConfig},
-	})
-	c := podman.Run(t, img, podman.RunOptions{})
-	checkBoot(t, c)
-}
-
 // zeroFlagContainerfile is the documented recipe: the entrypoint is /usr/local/sbin/init, the
 // link prepare makes to appagent, a name podman (and CRI-O) run in systemd mode by itself.
 const zeroFlagContainerfile = `FROM {{BASE}}

@@ -223,35 +223,6 @@ echo "configure: cannot reach the database at db:5432" >&2
 exit 3
 `
 
-func TestHooksConfigureFailsNspawn(t *testing.T) {
-	nspawn.Require(t)
-	files := hookFiles(failingHooksConfig)
-	files["/usr/local/bin/configure"] = failingConfigure
-	c := nspawn.Boot(t, nspawn.Options{Files: files, Setup: enableUnits("app.service"), Prepare: true})
-	code, err := c.Wait(90 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 33 {
-		t.Errorf("exit code %d, want the declared 33", code)
-	}
-	out := c.Output()
-	for _, want := range []string{
-		"appagent-configure.service (the image's configure hook) failed: exit status 3; the container exits with code 33",
-		"cannot reach the database at db:5432",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the container's output lacks %q:\n%s", want, out)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(c.Volume(), ".appagent/stamps/configure")); err == nil {
-		t.Errorf("a failed configure left its stamp")
-	}
-	if _, err := os.Stat(filepath.Join(c.Volume(), "app.out")); err == nil {
-		t.Errorf("app.service ran although configure failed")
-	}
-}
-
 const essentialConfig = `volume:
   path: /data
 units:
@@ -266,64 +237,6 @@ ExecStart=/bin/sh -c 'echo "app: config file /etc/app.conf is missing"; exit 4'
 [Install]
 WantedBy=multi-user.target
 `
-
-func TestEssentialUnitFailsNspawn(t *testing.T) {
-	nspawn.Require(t)
-	c := nspawn.Boot(t, nspawn.Options{
-		Files:   map[string]string{"/etc/appagent/appagent.yaml": essentialConfig, "/etc/systemd/system/app.service": failingAppUnit},
-		Setup:   enableUnits("app.service"),
-		Prepare: true,
-	})
-	code, err := c.Wait(90 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 42 {
-		t.Errorf("exit code %d, want the declared 42", code)
-	}
-	out := c.Output()
-	for _, want := range []string{
-		"appagent: app.service failed: exit status 4; the container exits with code 42",
-		"app: config file /etc/app.conf is missing",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the container's output lacks %q:\n%s", want, out)
-		}
-	}
-}
-
-func TestHooksConfigureFailsPodman(t *testing.T) {
-	podman.Require(t)
-	img := podman.Build(t, podman.BuildOptions{
-		Containerfile: `FROM {{BASE}}
-COPY appagent /usr/bin/appagent
-COPY appagent.yaml /etc/appagent/appagent.yaml
-COPY configure /usr/local/bin/configure
-RUN ["/bin/chmod", "755", "/usr/local/bin/configure"]
-RUN ["/usr/bin/appagent", "prepare"]
-STOPSIGNAL SIGRTMIN+3
-ENTRYPOINT ["/usr/bin/appagent", "init"]
-`,
-		Files: map[string]string{"appagent.yaml": failingHooksConfig, "configure": failingConfigure},
-	})
-	c := podman.Run(t, img, podman.RunOptions{})
-	code, err := c.Wait(90 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 33 {
-		t.Errorf("exit code %d, want the declared 33", code)
-	}
-	logs := c.Logs()
-	for _, want := range []string{
-		"appagent-configure.service (the image's configure hook) failed: exit status 3; the container exits with code 33",
-		"cannot reach the database at db:5432",
-	} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("podman logs lacks %q:\n%s", want, logs)
-		}
-	}
-}
 
 // The generator's masks are in effect in a booted container.
 func TestMasksNspawn(t *testing.T) {
