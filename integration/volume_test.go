@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/appagent/appagent/agent/exitcode"
+	"github.com/appagent/appagent/testing/docker"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -570,4 +571,73 @@ func TestVolumeReadOnlyPodman(t *testing.T) {
 	killOne(c5, "run")
 	secondRefused("agent killed", "in use by another container")
 	c5.Stop(60 * time.Second)
+}
+
+// A link planted on the volume at the path migration 1-2 writes, pointing at a file of the
+// image: the migration runs confined to the volume (agent/confine, Landlock), its write is
+// refused, the start fails with the upgrade's code, and the image's file is unchanged.
+func TestMigrationPlantedLinkNspawn(t *testing.T) {
+	nspawn.Require(t)
+	vol := t.TempDir()
+	v1 := volFilesV1()
+	v1["/etc/victim.conf"] = "the image's\n"
+	c1 := nspawn.Boot(t, nspawn.Options{Files: v1, Prepare: true, Volume: vol})
+	mustRun(t, c1)
+	c1.Stop(60 * time.Second)
+	if err := os.Symlink("/etc/victim.conf", filepath.Join(vol, "var/lib/app/format-2-data")); err != nil {
+		t.Fatal(err)
+	}
+	v2 := volFilesV2()
+	v2["/etc/victim.conf"] = "the image's\n"
+	// systemd-nspawn's seccomp filter refuses Landlock unless allowed (docs/volume.md).
+	c2 := nspawn.Boot(t, nspawn.Options{Files: v2, Prepare: true, Volume: vol, ExtraArgs: []string{"--system-call-filter=" + nspawnLandlock}})
+	code, err := c2.Wait(120 * time.Second)
+	if err != nil || code != int(exitcode.Upgrade) {
+		t.Errorf("exit %d (%v), want %d (upgrade)\n%s", code, err, exitcode.Upgrade, c2.Output())
+	}
+	if out := c2.Output(); !strings.Contains(out, "Permission denied") || strings.Contains(out, "unconfined") {
+		t.Errorf("the migration's write was not refused by its confinement:\n%s", out)
+	}
+	if got, err := os.ReadFile(filepath.Join(c2.Root(), "etc/victim.conf")); err != nil || string(got) != "the image's\n" {
+		t.Errorf("the image's file: %q %v", got, err)
+	}
+}
+
+// nspawnLandlock are the system calls systemd-nspawn (252) must allow for migrations to run
+// confined; its default filter refuses them.
+const nspawnLandlock = "landlock_create_ruleset landlock_add_rule landlock_restrict_self"
+
+// The same on podman and Docker, whose default seccomp profiles allow Landlock: the link is
+// planted in the named volume between two containers, at the path migration 1-2 writes.
+func TestMigrationPlantedLinkEngines(t *testing.T) {
+	for _, eng := range []struct {
+		rt   engineRuntime
+		must func(testing.TB, ...string) string
+	}{{podmanEngine, podman.Engine.Must}, {dockerEngine, docker.Engine.Must}} {
+		t.Run(eng.rt.name, func(t *testing.T) {
+			eng.rt.require(t)
+			img1 := eng.rt.build(t, podman.BuildOptions{Containerfile: volContainerfile, Files: podmanFiles(volFilesV1())})
+			img2 := eng.rt.build(t, podman.BuildOptions{Containerfile: volContainerfile, Files: podmanFiles(volFilesV2())})
+			vol := eng.rt.newVolume(t)
+			c1 := eng.rt.run(t, img1, podman.RunOptions{Volume: vol})
+			podmanRunning(t, c1)
+			c1.Stop(60 * time.Second)
+			c1.Remove()
+			dir := strings.TrimSpace(eng.must(t, "volume", "inspect", "--format", "{{.Mountpoint}}", vol))
+			if err := os.Symlink("/etc/appagent/volume-data-list", filepath.Join(dir, "var/lib/app/format-2-data")); err != nil {
+				t.Fatal(err)
+			}
+			c2 := eng.rt.run(t, img2, podman.RunOptions{Volume: vol})
+			code, err := c2.Wait(120 * time.Second)
+			if err != nil || code != int(exitcode.Upgrade) {
+				t.Errorf("exit %d (%v), want %d (upgrade)\n%s", code, err, exitcode.Upgrade, c2.Logs())
+			}
+			if logs := c2.Logs(); !strings.Contains(logs, "Permission denied") || strings.Contains(logs, "unconfined") {
+				t.Errorf("the migration's write was not refused by its confinement:\n%s", logs)
+			}
+			if d := eng.must(t, "diff", c2.Name); strings.Contains(d, "/etc/appagent/volume-data-list") {
+				t.Errorf("the image's file was written:\n%s", d)
+			}
+		})
+	}
 }

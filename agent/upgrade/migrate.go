@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/appagent/appagent/agent/confine"
 	"github.com/appagent/appagent/agent/exitcode"
 )
 
@@ -40,13 +41,27 @@ func migrationChain(dir string, from, to int) ([]string, error) {
 	return chain, nil
 }
 
-// runMigrations runs the chain, recording each success on the volume.
+// selfExe is the appagent binary that confines a migration (agent/confine's command).
+const selfExe = "/proc/self/exe"
+
+// runMigrations runs the chain, recording each success on the volume. Each step runs
+// confined to writing beneath the volume (agent/confine), so that a link planted on the
+// volume cannot lead it into the image; where Landlock is not available it runs unconfined,
+// and the output says so once.
 func runMigrations(v *vfs, chain []string, from int, backup string, out io.Writer) error {
 	f := from
+	confined := confine.ABI() > 0
+	if !confined && len(chain) > 0 {
+		fmt.Fprintf(out, "appagent: migrations run unconfined: Landlock is not available here (kernel without it, or the runtime's seccomp profile refuses it), so a link planted on the volume could lead a step's writes outside %s (systemd-nspawn: allow it, docs/volume.md, \"Format migrations\")\n", v.path)
+	}
 	for _, step := range chain {
 		name := filepath.Base(step)
 		fmt.Fprintf(out, "appagent: migration %s: running %s\n", name, step)
 		cmd := exec.Command(step)
+		if confined {
+			args := confine.Args(selfExe, []string{v.path}, []string{step})
+			cmd = exec.Command(args[0], args[1:]...)
+		}
 		cmd.Dir = v.path
 		// A killed appagent must not leave a step running beside the next start's rerun.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -44,7 +44,7 @@ type cmdEnv struct {
 func commands() []*command {
 	return []*command{
 		cmdPrepare(), cmdInit(), cmdRun(), cmdStatus(), cmdDiff(), cmdDoctor(), cmdVersion(),
-		cmdGenerate(), cmdKeeper(), cmdReportFailure(), cmdStamp(), cmdUpgrade(), cmdOCIHook(), cmdKube(),
+		cmdGenerate(), cmdKeeper(), cmdReportFailure(), cmdStamp(), cmdConfine(), cmdUpgrade(), cmdOCIHook(), cmdKube(),
 	}
 }
 
