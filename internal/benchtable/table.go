@@ -36,6 +36,10 @@ var Rows = []Row{
 	{"BenchmarkStatusNspawn", "appagent status vs systemctl is-system-running (ms, inside)", "ms/status-inside", "ms/systemctl-inside", "x_systemctl", 0, true},
 	{"BenchmarkStatusNspawn", "status on go-systemd vs the hand-written D-Bus client (ms, inside)", "ms/status-inside", "ms/status-handdbus-inside", "x_handdbus", 0, true},
 	{"BenchmarkStatusNspawn", "appagent status inside the container (ms)", "ms/status-inside", "", "", 50, true},
+	{"BenchmarkBootCostPodman", "boot with appagent vs systemd alone (ms, podman run to multi-user.target)", "ms/boot-appagent", "ms/boot-systemd", "boot_ratio", 0, true},
+	{"BenchmarkBootCostPodman", "appagent's boot overhead (ms, medians)", "overhead_ms", "", "", 100, true},
+	{"BenchmarkBootCostPodman", "idle agent's wakeups per minute vs idle journald's", "agent_idle_wakeups/min", "journald_idle_wakeups/min", "wakeups_ratio", 0, true},
+	{"BenchmarkBootCostPodman", "idle agent's CPU time (ms per minute)", "agent_idle_cpu_ms/min", "", "", 0, true},
 }
 
 // Parse reads benchmark lines ("BenchmarkX-2  3  123 ns/op  4.5 ms/populate ...") into
