@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // sdHandle is one open sd_journal (libsystemd's sd-journal API): sdjournal_purego.go loads
@@ -30,6 +32,14 @@ type sdHandle interface {
 	readCurrent(buf []byte) (int, error)
 }
 
+// sdFDHandle is a handle whose change notification can be waited for beside other file
+// descriptors (sd_journal_get_fd and sd_journal_process): an idle reader then sleeps until
+// journald appends or the source is closed, with no periodic wake-up.
+type sdFDHandle interface {
+	fd() (int, error)
+	process() error
+}
+
 // sdOpener opens the local journal, or the journal files in dir.
 type sdOpener func(dir string) (sdHandle, error)
 
@@ -47,9 +57,11 @@ type sdSource struct {
 	buf  []Entry
 	stop chan struct{}
 	done chan struct{}
-	once sync.Once
-	last string
-	err  error
+	// wake is a pipe Close writes to, so that an idle reader's poll(2) returns at once.
+	wakeR, wakeW int
+	once         sync.Once
+	last         string
+	err          error
 }
 
 // sdBatch carries entries read in one go, or the error that ended reading.
@@ -70,6 +82,12 @@ const (
 	// while busy, but the entries are in the shared mapping at once: looking every 25 ms
 	// keeps the latency low for a few cheap wake-ups a second.
 	sdPoll = 25 * time.Millisecond
+	// sdIdleAfter empty looks (a second of silence) put the reader to sleep on journald's
+	// notification alone (sdFDHandle), so an idle agent does not wake 40 times a second;
+	// the first entry after the silence then comes with journald's notification, which it
+	// sends at most 250 ms after an append. sdIdleSafety bounds that sleep all the same.
+	sdIdleAfter  = 40
+	sdIdleSafety = 60 * time.Second
 	// sdRecycle: after this many entries the reader reopens the journal after the last
 	// entry read. sd-journal keeps the windows of the journal files it mapped, and every
 	// page read stays in the process's RSS (RssShmem: the volatile journal is on tmpfs);
@@ -87,12 +105,23 @@ var sdEntryMax = (len(sdFields)+3)*(MaxMessage+64) + 512
 // openSD starts a reader on the handles open gives, at the place o says.
 func openSD(o SourceOptions, open sdOpener) (Source, error) {
 	s := &sdSource{ch: make(chan sdBatch, 4), stop: make(chan struct{}), done: make(chan struct{})}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, fmt.Errorf("journal reader: wake-up pipe: %w", err)
+	}
+	s.wakeR, s.wakeW = p[0], p[1]
 	opened := make(chan error, 1)
 	go s.run(o, open, opened)
 	if err := <-opened; err != nil {
+		s.closePipe()
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *sdSource) closePipe() {
+	unix.Close(s.wakeR)
+	unix.Close(s.wakeW)
 }
 
 func (s *sdSource) run(o SourceOptions, open sdOpener, opened chan<- error) {
@@ -112,7 +141,7 @@ func (s *sdSource) run(o SourceOptions, open sdOpener, opened chan<- error) {
 	}()
 	buf := make([]byte, sdBufSize)
 	opened <- nil
-	sinceOpen := 0
+	sinceOpen, empty := 0, 0
 	var br batchReader
 
 	send := func(b sdBatch) bool {
@@ -149,6 +178,7 @@ func (s *sdSource) run(o SourceOptions, open sdOpener, opened chan<- error) {
 			return
 		}
 		if n > 0 {
+			empty = 0
 			entries, err := br.parseBatch(buf[:used], make([]Entry, 0, n))
 			if err != nil || len(entries) == 0 {
 				send(sdBatch{entries: entries, err: fmt.Errorf("read the journal: %d entries expected, %d parsed: %v", n, len(entries), err)})
@@ -177,12 +207,39 @@ func (s *sdSource) run(o SourceOptions, open sdOpener, opened chan<- error) {
 			}
 			continue
 		}
-		// At the end: wait for journald to append, or look again after sdPoll.
+		// At the end: wait for journald to append, or look again after sdPoll; after a
+		// second of silence, sleep until journald's notification or Close.
+		if fh, ok := j.(sdFDHandle); ok && empty >= sdIdleAfter {
+			if err := s.sleep(fh); err != nil {
+				send(sdBatch{err: err})
+				return
+			}
+			continue
+		}
+		empty++
 		if err := j.wait(uint64(sdPoll / time.Microsecond)); err != nil {
 			send(sdBatch{err: fmt.Errorf("sd_journal_wait: %w", err)})
 			return
 		}
 	}
+}
+
+// sleep waits for journald's change notification on the handle's descriptor, Close's
+// wake-up or sdIdleSafety, and lets the handle take the notification (sd_journal_process),
+// as sd_journal_wait does with no timeout of its own.
+func (s *sdSource) sleep(fh sdFDHandle) error {
+	fd, err := fh.fd()
+	if err != nil {
+		return fmt.Errorf("sd_journal_get_fd: %w", err)
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(s.wakeR), Events: unix.POLLIN}}
+	if _, err := unix.Poll(fds, int(sdIdleSafety/time.Millisecond)); err != nil && err != unix.EINTR {
+		return fmt.Errorf("poll the journal: %w", err)
+	}
+	if err := fh.process(); err != nil {
+		return fmt.Errorf("sd_journal_process: %w", err)
+	}
+	return nil
 }
 
 // sdOpen opens the journal and seeks where o says.
@@ -293,7 +350,9 @@ func (s *sdSource) Cursor() string { return s.last }
 func (s *sdSource) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
+		unix.Write(s.wakeW, []byte{0})
 		<-s.done
+		s.closePipe()
 	})
 	return nil
 }

@@ -39,7 +39,7 @@ func OpenSDJournal(o SourceOptions) (Source, error) {
 // microsecond a call, a fifth of the cgo reader's throughput on this API of many small calls.
 type sdLib struct {
 	open_, openDirectory, closeJ, next, previous, seekTail, seekRealtime, seekCursor,
-	testCursor, getCursor, getRealtime, restartData, enumerateData, wait, free uintptr
+	testCursor, getCursor, getRealtime, restartData, enumerateData, wait, getFD, process, free uintptr
 }
 
 const sdLocalOnly = 1 // SD_JOURNAL_LOCAL_ONLY
@@ -75,7 +75,8 @@ func loadSDOnce() (*sdLib, error) {
 		{&l.seekTail, h, "sd_journal_seek_tail"}, {&l.seekRealtime, h, "sd_journal_seek_realtime_usec"},
 		{&l.seekCursor, h, "sd_journal_seek_cursor"}, {&l.testCursor, h, "sd_journal_test_cursor"},
 		{&l.getCursor, h, "sd_journal_get_cursor"}, {&l.getRealtime, h, "sd_journal_get_realtime_usec"},
-		{&l.restartData, h, "sd_journal_restart_data"}, {&l.enumerateData, h, "sd_journal_enumerate_data"}, {&l.wait, h, "sd_journal_wait"}, {&l.free, libc, "free"},
+		{&l.restartData, h, "sd_journal_restart_data"}, {&l.enumerateData, h, "sd_journal_enumerate_data"}, {&l.wait, h, "sd_journal_wait"},
+		{&l.getFD, h, "sd_journal_get_fd"}, {&l.process, h, "sd_journal_process"}, {&l.free, libc, "free"},
 	} {
 		if *f.fn, err = purego.Dlsym(f.lib, f.name); err != nil {
 			return nil, fmt.Errorf("libsystemd.so.0: %w", err)
@@ -142,6 +143,16 @@ func (h *sdHandleP) seekRealtime(us uint64) error {
 	return ok(call(h.l.seekRealtime, h.jp(), uintptr(us)))
 }
 func (h *sdHandleP) wait(us uint64) error { return ok(call(h.l.wait, h.jp(), uintptr(us))) }
+
+// fd and process make the purego handle an sdFDHandle.
+func (h *sdHandleP) fd() (int, error) {
+	r := call(h.l.getFD, h.jp())
+	if err := ok(r); err != nil {
+		return -1, err
+	}
+	return int(r), nil
+}
+func (h *sdHandleP) process() error { return ok(call(h.l.process, h.jp())) }
 func (h *sdHandleP) seekCursor(c string) error {
 	b := cStr(c)
 	return ok(call(h.l.seekCursor, h.jp(), uintptr(unsafe.Pointer(&b[0]))))
