@@ -210,9 +210,13 @@ func (s *sdSource) run(o SourceOptions, open sdOpener, opened chan<- error) {
 		// At the end: wait for journald to append, or look again after sdPoll; after a
 		// second of silence, sleep until journald's notification or Close.
 		if fh, ok := j.(sdFDHandle); ok && empty >= sdIdleAfter {
-			if err := s.sleep(fh); err != nil {
+			woken, err := s.sleep(fh)
+			if err != nil {
 				send(sdBatch{err: err})
 				return
+			}
+			if woken {
+				empty = 0
 			}
 			continue
 		}
@@ -224,22 +228,33 @@ func (s *sdSource) run(o SourceOptions, open sdOpener, opened chan<- error) {
 	}
 }
 
-// sleep waits for journald's change notification on the handle's descriptor, Close's
-// wake-up or sdIdleSafety, and lets the handle take the notification (sd_journal_process),
-// as sd_journal_wait does with no timeout of its own.
-func (s *sdSource) sleep(fh sdFDHandle) error {
+// sleep waits for journald's change notification on the handle's descriptor, a wake-up
+// (Next asking, or Close) or sdIdleSafety, and lets the handle take the notification
+// (sd_journal_process), as sd_journal_wait does with no timeout of its own. woken tells
+// that Next or Close asked.
+func (s *sdSource) sleep(fh sdFDHandle) (woken bool, err error) {
 	fd, err := fh.fd()
 	if err != nil {
-		return fmt.Errorf("sd_journal_get_fd: %w", err)
+		return false, fmt.Errorf("sd_journal_get_fd: %w", err)
 	}
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(s.wakeR), Events: unix.POLLIN}}
 	if _, err := unix.Poll(fds, int(sdIdleSafety/time.Millisecond)); err != nil && err != unix.EINTR {
-		return fmt.Errorf("poll the journal: %w", err)
+		return false, fmt.Errorf("poll the journal: %w", err)
+	}
+	woken = false
+	if fds[1].Revents&unix.POLLIN != 0 {
+		var b [64]byte
+		for {
+			if n, err := unix.Read(s.wakeR, b[:]); n <= 0 || err != nil {
+				break
+			}
+		}
+		woken = true
 	}
 	if err := fh.process(); err != nil {
-		return fmt.Errorf("sd_journal_process: %w", err)
+		return false, fmt.Errorf("sd_journal_process: %w", err)
 	}
-	return nil
+	return woken, nil
 }
 
 // sdOpen opens the journal and seeks where o says.
@@ -331,6 +346,16 @@ func (s *sdSource) Next(ctx context.Context) (Entry, error) {
 		if s.err != nil {
 			return Entry{}, s.err
 		}
+		select {
+		case r := <-s.ch:
+			s.buf, s.err = r.entries, r.err
+			continue
+		default:
+		}
+		// Nothing read yet: a sleeping reader looks again, quickly, for a second. A caller
+		// that asks (the forwarder, and its drain at a stop, which must not wait for
+		// journald's notification) is worth a look; silence alone is not.
+		unix.Write(s.wakeW, []byte{1})
 		select {
 		case r := <-s.ch:
 			s.buf, s.err = r.entries, r.err
