@@ -192,12 +192,14 @@ func faultRun(t *testing.T, root, vol, call, inject string) (injected bool, code
 	t.Helper()
 	cfg := filepath.Join(root, "etc/appagent/appagent.yaml")
 	trace := filepath.Join(t.TempDir(), "trace")
-	cmd := exec.Command("strace", "-f", "-qq", "-o", trace, "-e", "trace="+call, "-e", "inject="+call+":"+inject,
+	// -q, not -qq: the trace keeps "+++ killed by SIGKILL +++", which is how a kill injected
+	// into a child (a migration step, or appagent confine before it) shows.
+	cmd := exec.Command("strace", "-f", "-q", "-o", trace, "-e", "trace="+call, "-e", "inject="+call+":"+inject,
 		os.Args[0], "-test.run=^TestSyncHelperProcess$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+root+"|"+vol+"|"+cfg)
 	b, err := cmd.CombinedOutput()
 	tr, _ := os.ReadFile(trace)
-	injected = bytes.Contains(tr, []byte("INJECTED"))
+	injected = bytes.Contains(tr, []byte("INJECTED")) || bytes.Contains(tr, []byte("killed by SIGKILL"))
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):

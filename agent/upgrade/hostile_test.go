@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/confine"
 )
 
 // The hostile-volume cases as data (issue 12, item 3): what is planted on the volume, what
@@ -41,6 +42,8 @@ func TestHostileVolume(t *testing.T) {
 		run   func(vol string) (string, error)
 		err   string // the error must contain it ("" = no error)
 		check func(t *testing.T, vol string)
+		// landlock: the case holds only where migrations run confined (agent/confine).
+		landlock bool
 	}{
 		{
 			name: "the lock is a hard link to a file outside",
@@ -192,11 +195,113 @@ func TestHostileVolume(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "a file the upgrade replaces is a symlink to a file outside",
+			plant: func(vol, outside string) {
+				populated(vol)
+				os.Remove(vol + "/etc/app/a.conf")
+				os.Symlink(outside, vol+"/etc/app/a.conf")
+			},
+			run: syncWith(t, root2, cfg2),
+			check: func(t *testing.T, vol string) {
+				if got, _ := os.Readlink(vol + "/etc/app/a.conf"); !strings.HasSuffix(got, "/outside") {
+					t.Errorf("the user's link was not kept: %q", got)
+				}
+				if got := read(t, vol+"/etc/app/a.conf.appagent-new"); got != "A2" {
+					t.Errorf("a.conf.appagent-new = %q, want the image's A2 beside the link", got)
+				}
+			},
+		},
+		{
+			name: "a listed directory is a symlink to a directory outside at an upgrade",
+			plant: func(vol, outside string) {
+				populated(vol)
+				os.RemoveAll(vol + "/var/lib/app")
+				os.Symlink(filepath.Dir(outside), vol+"/var/lib/app")
+			},
+			run: syncWith(t, root2, cfg2),
+			// The file upgrade skips the blocked path; migration 1-2, confined to the volume,
+			// cannot write through the link either, and fails.
+			err:      "migrations/1-2 failed",
+			landlock: true,
+			check: func(t *testing.T, vol string) {
+				if fi, err := os.Lstat(vol + "/var/lib/app"); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+					t.Errorf("the planted symlink was replaced or followed: %v %v", fi, err)
+				}
+			},
+		},
+		{
+			name: "a file that becomes a directory is a symlink to /",
+			plant: func(vol, outside string) {
+				populated(vol)
+				os.Remove(vol + "/var/lib/app/db/t1")
+				os.Symlink("/", vol+"/var/lib/app/db/t1")
+			},
+			run: syncWith(t, root2, cfg2),
+			check: func(t *testing.T, vol string) {
+				if _, err := os.Lstat("/inner"); err == nil {
+					t.Errorf("the upgrade wrote /inner through the link")
+				}
+			},
+		},
+		{
+			name: "the build id is a symlink to a file outside",
+			plant: func(vol, outside string) {
+				os.MkdirAll(vol+"/.appagent", 0o700)
+				os.Symlink(outside, vol+"/.appagent/build-id")
+			},
+			run: lockThenSync(t, root1, cfg1),
+			err: ".appagent/build-id is not a regular file; remove it",
+		},
+		{
+			name: "the manifest is a fifo",
+			plant: func(vol, outside string) {
+				os.MkdirAll(vol+"/.appagent", 0o700)
+				unix.Mkfifo(vol+"/.appagent/manifest.json", 0o600)
+			},
+			run: lockThenSync(t, root1, cfg1),
+			err: ".appagent/manifest.json is not a regular file; remove it",
+		},
+		{
+			name: "the lock is a symlink to /etc/shadow",
+			plant: func(vol, outside string) {
+				os.MkdirAll(vol+"/.appagent", 0o700)
+				os.Symlink("/etc/shadow", vol+"/.appagent/lock")
+			},
+			run: lockThenSync(t, root1, cfg1),
+			err: ".appagent/lock is not a regular file; remove it",
+		},
+		{
+			name: "the state directory is a symlink to a directory outside",
+			plant: func(vol, outside string) {
+				os.Symlink(filepath.Dir(outside), vol+"/.appagent")
+			},
+			run: lockThenSync(t, root1, cfg1),
+			err: ".appagent exists and is not a directory; move it away",
+		},
+	}
+	// The volume and the file outside share a filesystem (for the hard links) outside
+	// agent/confine's scratch directories (t.TempDir is under /tmp, where a migration may
+	// write): a directory of this package's, removed after each case.
+	scratchFree := func(t *testing.T) string {
+		d, err := os.MkdirTemp(".", ".hostile-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		abs, _ := filepath.Abs(d)
+		t.Cleanup(func() { os.RemoveAll(abs) })
+		return abs
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			vol := t.TempDir()
-			outsideDir := t.TempDir()
+			if c.landlock && confine.ABI() == 0 {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("Landlock is not available on this CI machine")
+				}
+				t.Skip("Landlock is not available here: migrations run unconfined")
+			}
+			vol := scratchFree(t)
+			outsideDir := scratchFree(t)
 			outside := filepath.Join(outsideDir, "outside")
 			if err := os.WriteFile(outside, []byte("B1"), 0o600); err != nil {
 				t.Fatal(err)
@@ -246,6 +351,19 @@ func lockVol(vol string) (string, error) {
 		f.Close()
 	}
 	return "", err
+}
+
+// lockThenSync takes the volume's lock, as init does, and populates or upgrades it.
+func lockThenSync(t *testing.T, root string, cfg *config.Config) func(vol string) (string, error) {
+	return func(vol string) (string, error) {
+		f, err := Lock(vol)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		_, out, err := syncVol(t, root, vol, cfg)
+		return out, err
+	}
 }
 
 // syncWith runs Sync with an image.
