@@ -1,4 +1,4 @@
-package confine
+package confine_test
 
 import (
 	"os"
@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/appagent/appagent/agent/confine"
+
+	"github.com/appagent/appagent/internal/unconfined"
 )
 
 // The test binary is the confined helper when this variable names the writable directory.
@@ -20,36 +24,23 @@ func TestMain(m *testing.M) {
 				break
 			}
 		}
-		err := Exec([]string{dir}, argv, os.Environ())
+		err := confine.Exec([]string{dir}, argv, os.Environ())
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(99)
 	}
 	os.Exit(m.Run())
 }
 
-// mkdir makes a directory outside Scratch (t.TempDir is under /tmp, which a confined program
-// may write): in the package directory, removed after the test.
-func mkdir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp(".", ".confine-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs(d)
-	t.Cleanup(func() { os.RemoveAll(abs) })
-	return abs
-}
-
 // A confined program writes beneath its directory, and a link planted there does not take
 // its writes (create, truncate, rename) outside.
 func TestExecConfinesWrites(t *testing.T) {
-	if ABI() == 0 {
+	if confine.ABI() == 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("Landlock is not available on this CI machine (CONFIG_SECURITY_LANDLOCK, lsm=landlock)")
 		}
 		t.Skip("Landlock is not available here")
 	}
-	vol, outside := mkdir(t), mkdir(t)
+	vol, outside := unconfined.Dir(t), unconfined.Dir(t)
 	if err := os.WriteFile(filepath.Join(outside, "victim"), []byte("image file\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +77,7 @@ done`
 }
 
 func TestArgs(t *testing.T) {
-	got := strings.Join(Args("/usr/bin/appagent", []string{"/data"}, []string{"/m/1-2", "x"}), " ")
+	got := strings.Join(confine.Args("/usr/bin/appagent", []string{"/data"}, []string{"/m/1-2", "x"}), " ")
 	if want := "/usr/bin/appagent confine --write /data -- /m/1-2 x"; got != want {
 		t.Errorf("Args = %q, want %q", got, want)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appagent/appagent/internal/unconfined"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/appagent/appagent/agent/config"
@@ -282,16 +284,8 @@ func TestHostileVolume(t *testing.T) {
 	}
 	// The volume and the file outside share a filesystem (for the hard links) outside
 	// agent/confine's scratch directories (t.TempDir is under /tmp, where a migration may
-	// write): a directory of this package's, removed after each case.
-	scratchFree := func(t *testing.T) string {
-		d, err := os.MkdirTemp(".", ".hostile-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		abs, _ := filepath.Abs(d)
-		t.Cleanup(func() { os.RemoveAll(abs) })
-		return abs
-	}
+	// write).
+	scratchFree := func(t *testing.T) string { return unconfined.Dir(t) }
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.landlock && confine.ABI() == 0 {

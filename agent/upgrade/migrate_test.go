@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/appagent/appagent/internal/unconfined"
+
 	"github.com/appagent/appagent/agent/confine"
 	"github.com/appagent/appagent/agent/exitcode"
 )
@@ -21,12 +23,7 @@ func TestMigrationConfinedToVolume(t *testing.T) {
 		t.Skip("Landlock is not available here")
 	}
 	// Outside the volume and outside confine.Scratch (t.TempDir is under /tmp).
-	outside, err := os.MkdirTemp(".", ".migrate-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	outside, _ = filepath.Abs(outside)
-	t.Cleanup(func() { os.RemoveAll(outside) })
+	outside := unconfined.Dir(t)
 	victim := filepath.Join(outside, "passwd")
 	if err := os.WriteFile(victim, []byte("root:x:0:0\n"), 0o644); err != nil {
 		t.Fatal(err)
