@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/agent/preflight"
-	"github.com/appagent/appagent/agent/upgrade"
 )
 
 // Units is what doctor asks systemd (agent/status implements it over D-Bus).
@@ -68,8 +68,8 @@ func Run(ctx context.Context, cfg *config.Config, sys *preflight.System, o Optio
 // is gone.
 func checkRecord(cfg *config.Config, sys *preflight.System, verify func() (string, error)) preflight.Result {
 	r := preflight.Result{Check: "volume-record"}
-	if _, err := sys.Stat(path.Join(cfg.Volume.Path, upgrade.StateDir)); err != nil {
-		r.Severity, r.Message = preflight.Info, fmt.Sprintf("skipped: %s has no %s yet (see volume-mount)", cfg.Volume.Path, upgrade.StateDir)
+	if _, err := sys.Stat(path.Join(cfg.Volume.Path, layout.StateDir)); err != nil {
+		r.Severity, r.Message = preflight.Info, fmt.Sprintf("skipped: %s has no %s yet (see volume-mount)", cfg.Volume.Path, layout.StateDir)
 		return r
 	}
 	msg, err := verify()
@@ -253,7 +253,7 @@ func checkFree(cfg *config.Config, sys *preflight.System) preflight.Result {
 	switch {
 	case avail < freeFailBytes || pct < freeFailPercent:
 		r.Severity, r.Message = preflight.Fail, msg+": databases and upgrades will fail"
-		r.Fix = "grow the volume (or its PersistentVolumeClaim) or delete old backups under " + path.Join(cfg.Volume.Path, ".appagent/backup")
+		r.Fix = "grow the volume (or its PersistentVolumeClaim) or delete old backups under " + path.Join(cfg.Volume.Path, layout.BackupDir)
 	case avail < freeWarnBytes || pct < freeWarnPercent:
 		r.Severity, r.Message = preflight.Warn, msg
 		r.Fix = "grow the volume before an upgrade: it keeps a backup of the files it changes"

@@ -8,8 +8,8 @@ import (
 	"syscall"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/agent/preflight"
-	"github.com/appagent/appagent/agent/upgrade"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +19,7 @@ import (
 // a lock: that would race the volume helper.
 func checkLock(cfg *config.Config, sys *preflight.System) preflight.Result {
 	r := preflight.Result{Check: "volume-lock"}
-	lock := path.Join(cfg.Volume.Path, upgrade.LockFile)
+	lock := path.Join(cfg.Volume.Path, layout.LockFile)
 	data, err := sys.ReadFile("/proc/locks")
 	if err != nil {
 		if _, serr := sys.Stat(lock); serr != nil {
@@ -35,7 +35,7 @@ func checkLock(cfg *config.Config, sys *preflight.System) preflight.Result {
 		pid        int
 		exists     bool
 	}
-	holds := []*hold{{who: "keeper", file: lock}, {who: "agent", file: path.Join(cfg.Volume.Path, upgrade.AgentLockFile)}}
+	holds := []*hold{{who: "keeper", file: lock}, {who: "agent", file: path.Join(cfg.Volume.Path, layout.AgentLockFile)}}
 	lstat := sys.Lstat
 	if lstat == nil {
 		lstat = sys.Stat
