@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/appagent/appagent/agent/layout"
+
 	"github.com/appagent/appagent/agent/config"
 )
 
@@ -21,7 +23,7 @@ type HookUnit struct {
 // list: status, doctor and the generator read it. buildID is the image's (ImageBuildID).
 func HookUnits(cfg *config.Config, buildID string) []HookUnit {
 	h := cfg.Hooks
-	hasBuild := buildID != "" && ValidBuildID(buildID)
+	hasBuild := buildID != "" && layout.ValidBuildID(buildID)
 	var out []HookUnit
 	if h.Configure != nil || (h.Upgrade != nil && hasBuild) {
 		out = append(out, HookUnit{"configure", ConfigureUnit, h.Configure != nil})

@@ -3,15 +3,14 @@ package units
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/appagent/appagent/agent/layout"
 
 	"github.com/appagent/appagent/agent/params"
 	"github.com/appagent/appagent/agent/upgrade"
 )
-
-var stampName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._:-]{0,200}$`)
 
 // Stamp records in dir (the volume's .appagent/stamps) that a hook succeeded: each name in
 // set becomes a file holding the time, each name in remove is deleted. The hook units call it
@@ -21,7 +20,7 @@ var stampName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._:-]{0,200}$`)
 // planted as a symlink (to /etc, say) is refused, never written through.
 func Stamp(dir string, set, remove []string) error {
 	for _, n := range append(append([]string{}, set...), remove...) {
-		if !stampName.MatchString(n) {
+		if !layout.ValidStampName(n) {
 			return fmt.Errorf("stamp: %q is not a stamp name", n)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -24,12 +23,10 @@ func NewBuildID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-var buildIDRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._:-]{0,127}$`)
-
 // parseBuildID checks a build id read from a file (the volume's is untrusted).
 func parseBuildID(name string, data []byte) (string, error) {
 	id := strings.TrimSpace(string(data))
-	if !buildIDRe.MatchString(id) {
+	if !layout.ValidBuildID(id) {
 		return "", fmt.Errorf("%s: %q is not a build id", name, truncate(id, 40))
 	}
 	return id, nil

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/appagent/appagent/agent/layout"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -117,7 +119,7 @@ func ParseManifest(name string, data []byte) (*Manifest, error) {
 	}
 	// The build id reaches messages and the container's output: a value from the volume
 	// must not carry a line of its own ("appagent: …" faked by a newline).
-	if m.BuildID != "" && !buildIDRe.MatchString(m.BuildID) {
+	if m.BuildID != "" && !layout.ValidBuildID(m.BuildID) {
 		return nil, fmt.Errorf("%s: build_id %q is not a build id", name, truncate(m.BuildID, 40))
 	}
 	seen := make(map[string]bool, len(m.Entries))
