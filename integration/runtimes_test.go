@@ -18,9 +18,10 @@ type engineRuntime struct {
 	build     func(testing.TB, podman.BuildOptions) string
 	run       func(testing.TB, string, podman.RunOptions) *container
 	newVolume func(testing.TB) string
+	must      func(testing.TB, ...string) string // an engine command with the harness's flags
 }
 
 var (
-	podmanEngine = engineRuntime{"podman", podman.Require, podman.Build, podman.Run, podman.NewVolume}
-	dockerEngine = engineRuntime{"docker", docker.Require, docker.Build, docker.Run, docker.NewVolume}
+	podmanEngine = engineRuntime{"podman", podman.Require, podman.Build, podman.Run, podman.NewVolume, podman.Engine.Must}
+	dockerEngine = engineRuntime{"docker", docker.Require, docker.Build, docker.Run, docker.NewVolume, docker.Engine.Must}
 )

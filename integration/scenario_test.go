@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appagent/appagent/testing/docker"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -111,15 +110,15 @@ func (sc scenario) start(t *testing.T, rt string) scenarioContainer {
 		}
 		return nspawnScenario{nspawn.Boot(t, o)}
 	case "podman", "docker":
-		eng, must := podmanEngine, podman.Engine.Must
+		eng := podmanEngine
 		if rt == "docker" {
-			eng, must = dockerEngine, docker.Engine.Must
+			eng = dockerEngine
 		}
 		eng.require(t)
 		cf, ctx := scenarioContainerfile(sc)
 		img := eng.build(t, podman.BuildOptions{Containerfile: cf, Files: ctx})
 		vol := eng.newVolume(t)
-		return engineScenario{eng.run(t, img, podman.RunOptions{Env: sc.env, Volume: vol}), vol, must}
+		return engineScenario{eng.run(t, img, podman.RunOptions{Env: sc.env, Volume: vol}), vol, eng.must}
 	}
 	t.Fatalf("scenario %s: unknown runtime %q (want one of %v)", sc.name, rt, scenarioRuntimes)
 	return nil

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/appagent/appagent/agent/exitcode"
-	"github.com/appagent/appagent/testing/docker"
 	"github.com/appagent/appagent/testing/nspawn"
 	"github.com/appagent/appagent/testing/podman"
 )
@@ -610,10 +609,7 @@ const nspawnLandlock = "landlock_create_ruleset landlock_add_rule landlock_restr
 // The same on podman and Docker, whose default seccomp profiles allow Landlock: the link is
 // planted in the named volume between two containers, at the path migration 1-2 writes.
 func TestMigrationPlantedLinkEngines(t *testing.T) {
-	for _, eng := range []struct {
-		rt   engineRuntime
-		must func(testing.TB, ...string) string
-	}{{podmanEngine, podman.Engine.Must}, {dockerEngine, docker.Engine.Must}} {
+	for _, eng := range []struct{ rt engineRuntime }{{podmanEngine}, {dockerEngine}} {
 		t.Run(eng.rt.name, func(t *testing.T) {
 			eng.rt.require(t)
 			img1 := eng.rt.build(t, podman.BuildOptions{Containerfile: volContainerfile, Files: podmanFiles(volFilesV1())})
@@ -623,7 +619,7 @@ func TestMigrationPlantedLinkEngines(t *testing.T) {
 			podmanRunning(t, c1)
 			c1.Stop(60 * time.Second)
 			c1.Remove()
-			dir := strings.TrimSpace(eng.must(t, "volume", "inspect", "--format", "{{.Mountpoint}}", vol))
+			dir := strings.TrimSpace(eng.rt.must(t, "volume", "inspect", "--format", "{{.Mountpoint}}", vol))
 			if err := os.Symlink("/etc/appagent/volume-data-list", filepath.Join(dir, "var/lib/app/format-2-data")); err != nil {
 				t.Fatal(err)
 			}
@@ -635,7 +631,7 @@ func TestMigrationPlantedLinkEngines(t *testing.T) {
 			if logs := c2.Logs(); !strings.Contains(logs, "Permission denied") || strings.Contains(logs, "unconfined") {
 				t.Errorf("the migration's write was not refused by its confinement:\n%s", logs)
 			}
-			if d := eng.must(t, "diff", c2.Name); strings.Contains(d, "/etc/appagent/volume-data-list") {
+			if d := eng.rt.must(t, "diff", c2.Name); strings.Contains(d, "/etc/appagent/volume-data-list") {
 				t.Errorf("the image's file was written:\n%s", d)
 			}
 		})
