@@ -269,6 +269,7 @@ func (e *Engine) NewNetwork(t testing.TB) string {
 			t.Logf("%s: cleanup: network rm %s: exit %d %v %s", e.Name, name, r.Code, err, r.Stderr)
 		}
 	})
+	e.allowWithinBridge(t, name)
 	return name
 }
 
