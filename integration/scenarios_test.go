@@ -64,6 +64,18 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		// A check does not run before its unit started: a hook longer than the start period
+		// (a replica's join waiting for its primary) is no failure, and no failure mail.
+		name:   "check-waits-for-its-unit",
+		config: slowHookCheckConfig,
+		files:  map[string]string{"/etc/systemd/system/app.service": readyAppUnit},
+		enable: []string{"app.service"},
+		steps: []step{
+			{do: "exec", args: []string{"appagent", "status", "--wait=60s"}, want: []string{"ready"}},
+			{do: "exec", args: []string{"sh", "-c", checkHookLines}, want: []string{"[1]", "app failing"}},
+		},
+	},
+	{
 		// The identity resolves everywhere; nspawn lets init set the hostname, podman and
 		// docker forbid sethostname without CAP_SYS_ADMIN, and the output names the flag.
 		name:   "identity",
@@ -77,3 +89,40 @@ var scenarios = []scenario{
 		},
 	},
 }
+
+// slowHookCheckConfig: a configure hook that takes longer than the check's start period, and
+// a check of the unit that starts only after it. The check hook logs every transition.
+const slowHookCheckConfig = `volume:
+  path: /data
+units:
+  - app.service
+checks:
+  - name: app
+    unit: app.service
+    command: test -f /run/app.ready
+    interval: 1s
+    timeout: 1s
+    retries: 1
+    start_period: 2s
+hooks:
+  configure: /bin/sleep 8
+  check: /bin/sh -c 'echo "$APPAGENT_CHECK $APPAGENT_CHECK_STATE" >> /run/check-hook.log'
+`
+
+const readyAppUnit = `[Unit]
+Description=test application that says it is ready
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/touch /run/app.ready
+
+[Install]
+WantedBy=multi-user.target
+`
+
+// checkHookLines breaks the check and prints, in brackets, how many transitions the check
+// hook heard once it heard the break: [1] when nothing failed before.
+const checkHookLines = `rm /run/app.ready
+for i in $(seq 1 40); do grep -q failing /run/check-hook.log 2>/dev/null && break; sleep 0.25; done
+echo "[$(grep -c . /run/check-hook.log)]"; cat /run/check-hook.log`

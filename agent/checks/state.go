@@ -7,12 +7,13 @@ import (
 )
 
 // tracker is one check's state machine. Failures count once the check has passed, or once
-// its start period (from the agent's start) is over; retries failures in a row make it
-// failing, one pass makes it passing again.
+// its start period is over (from its unit's start, or the container's: admit); retries
+// failures in a row make it failing, one pass makes it passing again.
 type tracker struct {
 	check      config.Check
-	started    time.Time
+	started    time.Time // of the start period
 	passedOnce bool
+	bootSeen   bool // a check of no unit saw the container's start finish
 	res        Result
 }
 

@@ -26,6 +26,9 @@ type Task struct {
 	// Apache worker busy through its graceful stop), report failures of a clean stop, and
 	// run the check hook (failure mail) for them. nil: never.
 	Stopping func() bool
+	// Gate tells whether a check's unit has started (Gate); nil: every check runs from the
+	// agent's start, its start period counted from there.
+	Gate GateFunc
 }
 
 func (t *Task) Name() string { return "checks" }
@@ -80,6 +83,12 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 					log.Info("the container is stopping: checks end", "check", k.check.Name)
 					return
 				}
+				if !t.admit(ctx, log, &mu, k, now, publish) {
+					if !sleep(ctx, k.check.Interval.Duration) {
+						return
+					}
+					continue
+				}
 				ok, out := run(ctx, k.check)
 				if ctx.Err() != nil {
 					return
@@ -99,10 +108,8 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 						runHook(ctx, log, cfg.Hooks.Check, k.check.Name, state, out)
 					}
 				}
-				select {
-				case <-ctx.Done():
+				if !sleep(ctx, k.check.Interval.Duration) {
 					return
-				case <-time.After(k.check.Interval.Duration):
 				}
 			}
 		}(k)
@@ -116,6 +123,44 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 	}()
 	log.Info("running the application checks", "count", len(trackers), "path", file)
 	return done, nil
+}
+
+// admit asks the gate whether k may run now (Gate, tracker.admit); a waiting check is
+// published with what it waits for. A gate that cannot be read lets the check run: counted
+// from the agent's start, as without a gate, rather than pending for ever.
+func (t *Task) admit(ctx context.Context, log hclog.Logger, mu *sync.Mutex, k *tracker, now func() time.Time, publish func()) bool {
+	if t.Gate == nil {
+		return true
+	}
+	mu.Lock()
+	passed := k.passedOnce
+	mu.Unlock()
+	if passed {
+		return true
+	}
+	g, err := t.Gate(ctx, k.check.Unit)
+	if err != nil {
+		log.Debug("cannot tell whether the check's unit started; running it", "check", k.check.Name, "unit", k.check.Unit, "error", err)
+		return true
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	before := k.res.Output
+	ok := k.admit(now(), g)
+	if k.res.Output != before {
+		publish()
+	}
+	return ok
+}
+
+// sleep waits d, false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
 }
 
 // runHook runs hooks.check for one transition; its output goes to the journal.

@@ -240,8 +240,9 @@ type Check struct {
 	// TCP is host:port that must accept a connection.
 	TCP string `yaml:"tcp"`
 	// Interval between runs (default 30s), Timeout of one run (default 5s), StartPeriod from
-	// the agent's start during which failures before the first pass do not count (default
-	// 5m), Retries: consecutive failures that make the check failing (default 3).
+	// the start of Unit (without one: from the end of the container's start) during which
+	// failures before the first pass do not count (default 5m), Retries: consecutive failures
+	// that make the check failing (default 3).
 	Interval    Duration `yaml:"interval"`
 	Timeout     Duration `yaml:"timeout"`
 	StartPeriod Duration `yaml:"start_period"`

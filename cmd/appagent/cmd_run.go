@@ -73,8 +73,9 @@ func agentTasks(cfg *config.Config) []service.Task {
 	// The volume lock next: the volume stays this container's while the agent runs, even if
 	// the keeper (which holds init's lock) is killed.
 	// The checks last: they only read the application.
+	sd := &agentSystemd{}
 	return []service.Task{&logfwd.Task{Config: cfg, Explain: explainExit}, &upgrade.LockTask{Config: cfg},
-		&params.Task{Config: cfg, AfterWrite: replication.ForUnits}, &checks.Task{Config: cfg, Stopping: systemStopping()}}
+		&params.Task{Config: cfg, AfterWrite: replication.ForUnits}, &checks.Task{Config: cfg, Stopping: sd.stopping, Gate: sd.gate}}
 }
 
 func envOr(name, def string) string {
@@ -99,29 +100,64 @@ func explainExit(unit string, code int) string {
 	})
 }
 
-// systemStopping tells whether systemd is shutting the container down, over one D-Bus
-// connection dialed on first use and kept (the checks ask before every run).
-func systemStopping() func() bool {
-	var mu sync.Mutex
-	var sd status.Systemd
-	return func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if sd == nil {
-			var err error
-			if sd, err = status.Dial(); err != nil {
-				sd = nil
-				return false
-			}
+// agentSystemd is the agent's one D-Bus connection to systemd for its checks, dialed on first
+// use and kept (the checks ask before every run); redialed after an error.
+type agentSystemd struct {
+	mu sync.Mutex
+	sd status.Systemd
+}
+
+func (a *agentSystemd) do(f func(ctx context.Context, sd status.Systemd) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sd == nil {
+		sd, err := status.Dial()
+		if err != nil {
+			return err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
+		a.sd = sd
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := f(ctx, a.sd)
+	if err != nil {
+		a.sd.Close()
+		a.sd = nil
+	}
+	return err
+}
+
+// stopping tells whether systemd is shutting the container down (false when it cannot tell).
+func (a *agentSystemd) stopping() bool {
+	var st string
+	err := a.do(func(ctx context.Context, sd status.Systemd) (err error) {
+		st, err = sd.SystemState(ctx)
+		return err
+	})
+	return err == nil && st == "stopping"
+}
+
+// gate is the checks' Gate: whether systemd still starts the container, and when the
+// check's unit last became active.
+func (a *agentSystemd) gate(_ context.Context, unit string) (checks.Gate, error) {
+	var g checks.Gate
+	err := a.do(func(ctx context.Context, sd status.Systemd) error {
 		st, err := sd.SystemState(ctx)
 		if err != nil {
-			sd.Close()
-			sd = nil
-			return false
+			return err
 		}
-		return st == "stopping"
-	}
+		g.Booting = st == "initializing" || st == "starting"
+		if unit == "" {
+			return nil
+		}
+		p, err := sd.Unit(ctx, unit)
+		if err != nil {
+			return err
+		}
+		if p.ActiveEnter != 0 {
+			g.UnitActive = time.UnixMicro(int64(p.ActiveEnter))
+		}
+		return nil
+	})
+	return g, err
 }
