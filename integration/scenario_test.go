@@ -23,6 +23,8 @@ type scenario struct {
 	enable   []string          // units of /etc/systemd/system enabled for multi-user.target
 	env      []string          // KEY=VALUE for the container
 	runtimes []string          // of scenarioRuntimes; nil: all
+	// nspawnArgs are more systemd-nspawn options (what docs/runtimes.md adds for a feature).
+	nspawnArgs []string
 	steps    []step
 }
 
@@ -104,7 +106,7 @@ func (sc scenario) start(t *testing.T, rt string) scenarioContainer {
 		for p, c := range sc.files {
 			files[p] = c
 		}
-		o := nspawn.Options{Files: files, Prepare: true, Env: sc.env}
+		o := nspawn.Options{Files: files, Prepare: true, Env: sc.env, ExtraArgs: sc.nspawnArgs}
 		if len(sc.enable) > 0 {
 			o.Setup = enableUnits(sc.enable...)
 		}

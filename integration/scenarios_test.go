@@ -76,6 +76,37 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		// A hook runs confined to the volume, the scratch directories and its declared
+		// writes: a link on the volume does not lead its write into the image.
+		name:       "hook-confined",
+		config:     confinedHookConfig,
+		files:      map[string]string{"/usr/local/bin/planted-write": plantedWriteHook, "/etc/app-victim": "image file\n", "/var/lib/app-extra/.keep": ""},
+		nspawnArgs: []string{"--system-call-filter=" + nspawnLandlock},
+		steps: []step{
+			{do: "running", want: []string{
+				"hook: the write through the planted link was refused",
+				"hook: own write done", "hook: scratch write done", "hook: declared write done",
+			}, not: []string{"ESCAPED", "runs unconfined"}},
+			{do: "exec", args: []string{"cat", "/etc/app-victim"}, want: []string{"image file"}},
+			{do: "exec", args: []string{"cat", "/data/own", "/var/lib/app-extra/made"}, want: []string{"own\nextra\n"}},
+		},
+	},
+	{
+		// A confined hook that writes outside its directories fails, and the report says
+		// why and what to declare.
+		name:       "hook-write-denied",
+		config:     "volume:\n  path: /data\nhooks:\n  configure: /usr/local/bin/write-etc\n",
+		files:      map[string]string{"/usr/local/bin/write-etc": "#!/bin/sh\necho 'setting=1' > /etc/app.conf\n"},
+		nspawnArgs: []string{"--system-call-filter=" + nspawnLandlock},
+		steps: []step{
+			{do: "exit", code: int(exitcode.Configure), want: []string{
+				"appagent-configure.service (the image's configure hook) failed: exit status 2",
+				"/etc/app.conf: Permission denied",
+				"why: the hook runs confined", "hooks.configure.writes",
+			}},
+		},
+	},
+	{
 		// The identity resolves everywhere; nspawn lets init set the hostname, podman and
 		// docker forbid sethostname without CAP_SYS_ADMIN, and the output names the flag.
 		name:   "identity",
@@ -126,3 +157,23 @@ WantedBy=multi-user.target
 const checkHookLines = `rm /run/app.ready
 for i in $(seq 1 40); do grep -q failing /run/check-hook.log 2>/dev/null && break; sleep 0.25; done
 echo "[$(grep -c . /run/check-hook.log)]"; cat /run/check-hook.log`
+
+// confinedHookConfig: a configure hook that may write beneath /var/lib/app-extra besides the
+// volume.
+const confinedHookConfig = `volume:
+  path: /data
+hooks:
+  configure:
+    command: /usr/local/bin/planted-write
+    writes: [/var/lib/app-extra]
+`
+
+// plantedWriteHook plants a link on the volume to a file of the image and writes through
+// it, as a hook that trusts a path on the volume would; then writes where it may.
+const plantedWriteHook = `#!/bin/sh
+ln -sfn /etc/app-victim /data/planted
+if echo pwned 2>/dev/null >/data/planted; then echo "hook: ESCAPED through /data/planted"; else echo "hook: the write through the planted link was refused"; fi
+echo own >/data/own && echo "hook: own write done"
+mkdir -p /run/app && echo x >/run/app/x && echo "hook: scratch write done"
+mkdir -p /var/lib/app-extra && echo extra >/var/lib/app-extra/made && echo "hook: declared write done"
+`

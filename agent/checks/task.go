@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/confine"
 )
 
 // Task is the agent's checks task (a service.Task): one goroutine per declared check, each
@@ -26,6 +27,9 @@ type Task struct {
 	// Apache worker busy through its graceful stop), report failures of a clean stop, and
 	// run the check hook (failure mail) for them. nil: never.
 	Stopping func() bool
+	// Self is the appagent binary, which runs the check hook confined to the volume
+	// (agent/confine) unless it is declared confine: false; "": unconfined.
+	Self string
 	// Gate tells whether a check's unit has started (Gate); nil: every check runs from the
 	// agent's start, its start period counted from there.
 	Gate GateFunc
@@ -105,7 +109,7 @@ func (t *Task) Start(ctx context.Context, log hclog.Logger) (<-chan error, error
 						log.Info("check passing again", "check", k.check.Name, "unit", k.check.Unit, "output", out)
 					}
 					if cfg.Hooks.Check != nil {
-						runHook(ctx, log, cfg.Hooks.Check, k.check.Name, state, out)
+						runHook(ctx, log, t.hookArgv(cfg), cfg.Hooks.Check, k.check.Name, state, out)
 					}
 				}
 				if !sleep(ctx, k.check.Interval.Duration) {
@@ -163,15 +167,26 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// runHook runs hooks.check for one transition; its output goes to the journal.
-func runHook(ctx context.Context, log hclog.Logger, h *config.Hook, name, state, output string) {
+// hookArgv is the command line of the check hook: by /bin/sh -c, through the confine
+// command of Self when the hook is confined.
+func (t *Task) hookArgv(cfg *config.Config) []string {
+	h := cfg.Hooks.Check
+	argv := []string{"/bin/sh", "-c", h.Command}
+	if t.Self == "" || !h.Confined() {
+		return argv
+	}
+	return confine.Args(t.Self, append([]string{cfg.Volume.Path}, h.Writes...), argv)
+}
+
+// runHook runs hooks.check (argv) for one transition; its output goes to the journal.
+func runHook(ctx context.Context, log hclog.Logger, argv []string, h *config.Hook, name, state, output string) {
 	d := h.Timeout.Duration
 	if d <= 0 {
 		d = hookTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.Command)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(commandEnv(), "APPAGENT_CHECK="+name, "APPAGENT_CHECK_STATE="+state, "APPAGENT_CHECK_OUTPUT="+output)
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b

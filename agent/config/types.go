@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -310,8 +311,26 @@ type Hook struct {
 	ExitCode int `yaml:"exit_code"`
 	// Timeout for the hook (default: none, hooks such as database setup can be long).
 	Timeout Duration `yaml:"timeout"`
+	// Writes are the directories, besides the volume and the container's scratch directories
+	// (/tmp, /var/tmp, /run, /dev), that the hook may write beneath. The hook runs confined
+	// by Landlock to those, so a link planted on the volume cannot lead its writes into the
+	// image; a path that is a link to the volume (volume.paths) is the volume already.
+	Writes []string `yaml:"writes"`
+	// Confine false runs the hook unconfined (default true): for a hook that must write
+	// anywhere, at the price of the guarantee above.
+	Confine *bool `yaml:"confine"`
 
 	Line int `yaml:"-"`
+}
+
+// Confined tells whether the hook runs confined to the volume, scratch and Writes.
+func (h *Hook) Confined() bool { return h.Confine == nil || *h.Confine }
+
+// ExecPrefix splits the command into systemd's ExecStart= prefix characters (-, @, :, +, !;
+// systemd.service(5)) and the command line after them.
+func (h *Hook) ExecPrefix() (prefix, rest string) {
+	rest = strings.TrimLeft(h.Command, "-@:+!")
+	return h.Command[:len(h.Command)-len(rest)], rest
 }
 
 func (h *Hook) UnmarshalYAML(n *yaml.Node) error {

@@ -162,6 +162,23 @@ func (c *Config) validate(r *Report) {
 		if h.ExitCode < 0 || h.ExitCode > 255 {
 			errf(h.Line, "hooks."+name, "exit_code %d is outside 0-255", h.ExitCode)
 		}
+		for i, w := range h.Writes {
+			key := fmt.Sprintf("hooks.%s.writes[%d]", name, i)
+			switch {
+			case !path.IsAbs(w) || hasControl(w):
+				errf(h.Line, key, "%q must be an absolute path without control characters", w)
+			case path.Clean(w) == "/":
+				errf(h.Line, key, "\"/\" would let the hook write anywhere; name the directories it writes, or set confine: false")
+			case path.Clean(w) != w:
+				errf(h.Line, key, "%q is not clean; write %q", w, path.Clean(w))
+			}
+		}
+		if prefix, _ := h.ExecPrefix(); h.Confined() && name != "check" && strings.Contains(prefix, "@") {
+			errf(h.Line, "hooks."+name, "the @ prefix (a separate argv[0]) cannot be run confined; drop it, or set confine: false")
+		}
+		if len(h.Writes) > 0 && !h.Confined() {
+			errf(h.Line, "hooks."+name+".writes", "an unconfined hook (confine: false) may write anywhere; drop writes or confine")
+		}
 	}
 	if _, err := ParseLogFormat(c.Logs.Format); err != nil {
 		errf(0, "logs.format", "%v", err)

@@ -40,6 +40,12 @@ var hookNames = map[string]string{
 	units.ConfigureUnit:   "the image's configure hook",
 	units.UpgradeUnit:     "the image's upgrade hook",
 	units.ReconfigureUnit: "the image's reconfigure hook",
+	units.JoinUnit:        "the image's join hook",
+}
+
+// hookKeys are the declaration's keys of the hook units (hooks.<key>).
+var hookKeys = map[string]string{
+	units.ConfigureUnit: "configure", units.UpgradeUnit: "upgrade", units.ReconfigureUnit: "reconfigure", units.JoinUnit: "join",
 }
 
 // Line is the one line a person reads in `podman logs` to learn why the container stopped.
@@ -188,6 +194,9 @@ func Run(ctx context.Context, o Options) error {
 		invocation = o.Env("INVOCATION_ID")
 	}
 	f.Log = lastLines(ctx, o.Unit, invocation, o.Lines)
+	if key, ok := hookKeys[o.Unit]; ok && f.Why == "" {
+		f.Why = ConfinedWhy(key, q.execStart(ctx, o.Unit), f.Log)
+	}
 	msg := f.Message()
 	if journal.Enabled() {
 		err := journal.Send(msg, journal.PriErr, map[string]string{

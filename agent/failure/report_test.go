@@ -121,3 +121,26 @@ func TestNamespaceFailureExplained(t *testing.T) {
 		t.Errorf("the explanation must come before the log lines:\n%s", m)
 	}
 }
+
+func TestConfinedWhy(t *testing.T) {
+	// As D-Bus gives ExecStart= (a(sasbttttuii)).
+	confined := execArgv([][]any{{"/usr/bin/appagent", []string{"/usr/bin/appagent", "confine", "--write", "/data", "--", "/usr/libexec/app/configure"}, false, uint64(0)}})
+	plain := execArgv([][]any{{"/usr/libexec/app/configure", []string{"/usr/libexec/app/configure"}, false}})
+	denied := []string{"configure: writing /etc/app.conf", "sed: couldn't open temporary file /etc/sedX1: Permission denied"}
+	for _, tc := range []struct {
+		name string
+		exec []string
+		log  []string
+		want string
+	}{
+		{"confined and denied", confined, denied, "hooks.configure.writes"},
+		{"unconfined", plain, denied, ""},
+		{"confined, another failure", confined, []string{"configure: cannot reach the database"}, ""},
+		{"no ExecStart read", nil, denied, ""},
+	} {
+		got := ConfinedWhy("configure", tc.exec, tc.log)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want one with %q", tc.name, got, tc.want)
+		}
+	}
+}

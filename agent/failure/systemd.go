@@ -43,6 +43,20 @@ func (q *unitQuery) prop(ctx context.Context, unit, name string) string {
 	return units.ShowValue(p.Value.Value())
 }
 
+// execStart is the argv of the unit's first ExecStart= command; nil when it cannot be read.
+func (q *unitQuery) execStart(ctx context.Context, unit string) []string {
+	if q == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	p, err := q.c.GetUnitTypePropertyContext(ctx, unit, unitType(unit), "ExecStart")
+	if err != nil {
+		return nil
+	}
+	return execArgv(p.Value.Value())
+}
+
 // systemState is systemd's state (running, degraded, stopping, …); "" when unknown.
 func (q *unitQuery) systemState(ctx context.Context) string {
 	if q == nil {

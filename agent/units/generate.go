@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/appagent/appagent/agent/config"
+	"github.com/appagent/appagent/agent/confine"
 	"github.com/appagent/appagent/agent/exitcode"
 	"github.com/appagent/appagent/agent/layout"
 	"github.com/appagent/appagent/agent/params"
@@ -141,7 +142,7 @@ func Generate(cfg *config.Config, o Options) Generated {
 			fmt.Fprintf(&b, "EnvironmentFile=%s\n", extraEnv)
 		}
 		if hk != nil {
-			fmt.Fprintf(&b, "ExecStart=%s\n", hk.Command)
+			fmt.Fprintf(&b, "ExecStart=%s\n", hookExec(hk, cfg.Volume.Path))
 			fmt.Fprintf(&b, "ExecStartPost=%s\n", post)
 		} else {
 			fmt.Fprintf(&b, "ExecStart=%s\n", post)
@@ -294,6 +295,22 @@ func escapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%")
 // spaces, unquotes and C-unescapes each word, then expands % specifiers and $VAR. So % and $
 // are doubled, and a word with a space, quote or backslash is double-quoted with \ and \"
 // escaped (systemd.service(5), "Command Lines").
+// hookExec is a hook's ExecStart= value: its command run through `appagent confine`, which
+// holds its writes beneath the volume, the scratch directories and the hook's writes
+// (agent/confine), unless it is declared confine: false. systemd's prefix characters stay in
+// front: they are about the whole line (config.Hook.ExecPrefix).
+func hookExec(hk *config.Hook, volume string) string {
+	if !hk.Confined() {
+		return hk.Command
+	}
+	prefix, rest := hk.ExecPrefix()
+	words := []string{Binary, confine.Command, "--write", execArg(volume)}
+	for _, w := range hk.Writes {
+		words = append(words, "--write", execArg(w))
+	}
+	return prefix + strings.Join(append(words, "--", rest), " ")
+}
+
 func execArg(s string) string {
 	s = strings.NewReplacer("%", "%%", "$", "$$").Replace(s)
 	if !strings.ContainsAny(s, " \t\"'\\") {

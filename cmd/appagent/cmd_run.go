@@ -75,7 +75,7 @@ func agentTasks(cfg *config.Config) []service.Task {
 	// The checks last: they only read the application.
 	sd := &agentSystemd{}
 	return []service.Task{&logfwd.Task{Config: cfg, Explain: explainExit}, &upgrade.LockTask{Config: cfg},
-		&params.Task{Config: cfg, AfterWrite: replication.ForUnits}, &checks.Task{Config: cfg, Stopping: sd.stopping, Gate: sd.gate}}
+		&params.Task{Config: cfg, AfterWrite: replication.ForUnits}, &checks.Task{Config: cfg, Stopping: sd.stopping, Gate: sd.gate, Self: "/proc/self/exe"}}
 }
 
 func envOr(name, def string) string {
