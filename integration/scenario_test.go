@@ -25,7 +25,7 @@ type scenario struct {
 	runtimes []string          // of scenarioRuntimes; nil: all
 	// nspawnArgs are more systemd-nspawn options (what docs/runtimes.md adds for a feature).
 	nspawnArgs []string
-	steps    []step
+	steps      []step
 }
 
 // A step is one thing the test does to the container and what it must see.
