@@ -92,6 +92,14 @@ func BenchmarkForwardVsJournalctl(b *testing.B) {
 	c.MustExec("systemctl", "stop", "rsssampler.service")
 	rss := c.MustExec("/bin/sh", "-c", `grep VmHWM /proc/$(systemctl show -p MainPID --value appagent.service)/status | tr -s ' ' | cut -d' ' -f2`)
 	rssKB, _ := strconv.Atoi(strings.TrimSpace(rss))
+	// Where the resident memory is, by mapping (the binary, libsystemd and its libraries, the
+	// journal files, the heap): the largest eight; and the agent's proportional share (Pss:
+	// shared pages divided among their users), since most of the RSS is pages of files the
+	// agent shares with the page cache and journald.
+	agentPid := `$(systemctl show -p MainPID --value appagent.service)`
+	b.Logf("the agent's resident memory by mapping after the burst (KB):\n%s", c.MustExec("/bin/sh", "-c",
+		`awk '/^[0-9a-f]+-[0-9a-f]+ /{name=($6==""?"[anon]":$6)} /^Rss:/{rss[name]+=$2} END{for(n in rss) printf "%8d %s\n", rss[n], n}' /proc/`+agentPid+`/smaps | sort -rn | head -8`))
+	pss, _ := strconv.Atoi(strings.TrimSpace(c.MustExec("/bin/sh", "-c", `awk '/^Pss:/{print $2}' /proc/`+agentPid+`/smaps_rollup`)))
 	var anonKB, fileKB, shmemKB int
 	for _, l := range strings.Split(c.MustExec("cat", "/run/rss.samples"), "\n") {
 		var a, f, sh int
@@ -113,6 +121,7 @@ func BenchmarkForwardVsJournalctl(b *testing.B) {
 	b.ReportMetric(jctl, "journalctl_lines/s")
 	b.ReportMetric(fwd/jctl, "throughput_ratio")
 	b.ReportMetric(float64(rssKB)/1024, "agent_peak_rss_MB")
+	b.ReportMetric(float64(pss)/1024, "agent_pss_after_MB")
 	// Peaks (50 ms samples) of the agent's own memory (heap, stacks: RssAnon), of the files
 	// it maps (RssFile: mostly its binary) and of the journal files on tmpfs that libsystemd
 	// maps (RssShmem: pages shared with journald).
