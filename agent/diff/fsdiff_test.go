@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appagent/appagent/internal/benchtree"
 	"github.com/appagent/appagent/internal/goldenfile"
 
 	"github.com/appagent/appagent/agent/config"
@@ -220,13 +221,21 @@ func TestRecordAndDiff(t *testing.T) {
 	}
 }
 
-// BenchmarkDiff compares a diff of a real root (APPAGENT_BENCH_ROOT, default /usr) with
+// BenchmarkDiff compares a diff of a real root (APPAGENT_BENCH_ROOT, default /usr; with
+// APPAGENT_BENCH_SCALE, make bench-large's, the generated wiki-shaped tree of that scale) with
 // `find -printf` of the same metadata over the same tree, the cheapest walk a shell script
 // could do. The two alternate, after one warm-up each, so both see the same page cache and
 // machine load; x_find > 1 means diff is faster than find.
 func BenchmarkDiff(b *testing.B) {
 	root := os.Getenv("APPAGENT_BENCH_ROOT")
-	if root == "" {
+	switch {
+	case root != "":
+	case os.Getenv("APPAGENT_BENCH_SCALE") != "":
+		root = benchtree.Template(benchtree.Key(benchtree.Scale()))
+		if _, err := os.Stat(root); err != nil {
+			b.Fatalf("the tree of scale %d is made by agent/upgrade's benchmarks (make bench-large runs them first): %v", benchtree.Scale(), err)
+		}
+	default:
 		root = "/usr"
 	}
 	cfg := &config.Config{Volume: config.Volume{Path: "/data", Template: "/usr/share/appagent/template"}}

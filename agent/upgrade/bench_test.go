@@ -2,16 +2,17 @@ package upgrade
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/internal/atomicfile"
+	"github.com/appagent/appagent/internal/benchtree"
 )
 
 // The benchmarks compare appagent's volume work with the talk's runtime step
@@ -22,7 +23,7 @@ import (
 // 27,000 files (most of them small, a few large), 2,000+ directories, symlinks and hard
 // links, 530 MB. The tree is generated once under /var/cache/appagent-test (not the repo).
 
-const benchCache = "/var/cache/appagent-test"
+const benchCache = benchtree.Cache
 
 type benchTree struct {
 	root  string // image root: usr/share/appagent/{template,manifest.json,build-id}
@@ -34,62 +35,13 @@ type benchTree struct {
 
 var benchTrees = map[string]*benchTree{}
 
-// genTree writes a tree of nSmall small files and nLarge large ones under tmpl.
-func genTree(tmpl string, seed uint64, nSmall, nLarge int) error {
-	r := rand.New(rand.NewPCG(seed, 1))
-	tops := []string{"etc", "var/lib/app", "usr/share/mediawiki"}
-	var dirs []string
-	for i := 0; i < nSmall/12; i++ {
-		top := tops[i%len(tops)]
-		d := filepath.Join(top, fmt.Sprintf("d%02d", i%40), fmt.Sprintf("s%03d", i/40))
-		if i%5 == 0 {
-			d = filepath.Join(d, "deeper")
-		}
-		dirs = append(dirs, d)
-	}
-	buf := make([]byte, 6<<20)
-	for i := range buf {
-		buf[i] = byte(r.Uint32())
-	}
-	for i := 0; i < nSmall; i++ {
-		d := filepath.Join(tmpl, dirs[i%len(dirs)])
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-		// Sizes like config files and PHP sources: 200 B to 24 KiB.
-		size := 200 + r.IntN(24<<10)
-		off := r.IntN(len(buf) - size)
-		name := filepath.Join(d, fmt.Sprintf("f%05d.php", i))
-		if err := os.WriteFile(name, buf[off:off+size], 0o644); err != nil {
-			return err
-		}
-		switch {
-		case i%60 == 0:
-			os.Symlink(fmt.Sprintf("f%05d.php", i), filepath.Join(d, fmt.Sprintf("l%05d", i)))
-		case i%500 == 1:
-			os.Link(name, filepath.Join(d, fmt.Sprintf("h%05d.php", i)))
-		}
-	}
-	for i := 0; i < nLarge; i++ {
-		d := filepath.Join(tmpl, "var/lib/app/data")
-		os.MkdirAll(d, 0o750)
-		size := 4<<20 + r.IntN(2<<20)
-		buf[0], buf[1] = byte(i), byte(i>>8)
-		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("big%03d.db", i)), buf[:size], 0o640); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // makeBenchImage returns an image root with a prepared template (cached on disk by key).
 func makeBenchImage(b *testing.B, key string, nSmall, nLarge int, from string, change float64) *benchTree {
 	b.Helper()
 	if t := benchTrees[key]; t != nil {
 		return t
 	}
-	root := filepath.Join(benchCache, "bench-tree-"+key)
-	tmpl := filepath.Join(root, "usr/share/appagent/template")
+	root, tmpl := benchtree.Root(key), benchtree.Template(key)
 	yaml := "version: 1\nvolume:\n  paths: [/etc, /var/lib/app, /usr/share/mediawiki]\n"
 	cfg, rep := config.Parse("bench.yaml", []byte(yaml))
 	if rep.HasErrors() {
@@ -98,12 +50,12 @@ func makeBenchImage(b *testing.B, key string, nSmall, nLarge int, from string, c
 	if _, err := os.Stat(filepath.Join(root, "usr/share/appagent/build-id")); err != nil {
 		os.RemoveAll(root)
 		if from == "" {
-			if err := genTree(tmpl, 42, nSmall, nLarge); err != nil {
+			if err := benchtree.Generate(tmpl, 42, nSmall, nLarge); err != nil {
 				b.Fatal(err)
 			}
 		} else {
 			// A copy of another tree (hard links: cheap) with a fraction of files rewritten.
-			if out, err := exec.Command("cp", "-al", filepath.Join(benchCache, "bench-tree-"+from), root).CombinedOutput(); err != nil {
+			if out, err := exec.Command("cp", "-al", benchtree.Root(from), root).CombinedOutput(); err != nil {
 				b.Fatalf("cp -al: %v %s", err, out)
 			}
 			os.Remove(filepath.Join(root, "usr/share/appagent/build-id"))
@@ -184,11 +136,14 @@ func cpBaseline(b *testing.B, t *benchTree, vol string) time.Duration {
 	return time.Since(start)
 }
 
+// bigTree is the wiki-shaped tree at the run's scale (benchtree.Scale: 530 MB at 1, make
+// bench-large's 10 is 5.3 GB).
 func bigTree(b *testing.B) *benchTree {
 	if testing.Short() {
 		b.Skip("the benchmark tree is 530 MB")
 	}
-	return makeBenchImage(b, "v1-27k", 27000, 40, "", 0)
+	n := benchtree.Scale()
+	return makeBenchImage(b, benchtree.Key(n), benchtree.Small*n, benchtree.Large*n, "", 0)
 }
 
 // BenchmarkPopulate: first population of an empty volume vs cp -npr --parents, same run.
@@ -258,7 +213,8 @@ func BenchmarkUpToDate(b *testing.B) {
 // reported with its ratio to the first population measured in the same run.
 func BenchmarkUpgrade(b *testing.B) {
 	v1 := bigTree(b)
-	v2 := makeBenchImage(b, "v2-27k-1pct", 0, 0, "v1-27k", 0.01)
+	key := benchtree.Key(benchtree.Scale())
+	v2 := makeBenchImage(b, "v2"+strings.TrimPrefix(key, "v1")+"-1pct", 0, 0, key, 0.01)
 	var up, pop time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

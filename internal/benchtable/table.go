@@ -24,7 +24,12 @@ type Row struct {
 
 // Rows are the table's lines, in the order printed.
 var Rows = []Row{
-	{"BenchmarkPopulate", "first population vs cp -npr", "ms/populate", "ms/cp", "populate/cp", 0.5, true},
+	{"BenchmarkPopulate", "first population vs cp -npr (one ext4, after rm -rf)", "ms/populate", "ms/cp", "populate/cp", 0, true},
+	{"BenchmarkPopulateFresh/ext4", "first population vs cp -npr (fresh ext4 per side, medians)", "ms/ours", "ms/cp", "populate/cp", 0.5, true},
+	{"BenchmarkPopulateFresh/ext4", "first population vs cp -npr + sync -f (fresh ext4)", "ms/ours", "ms/cpsync", "populate/cpsync", 0, true},
+	{"BenchmarkPopulateFresh/ext4", "first population vs the physical limit (fresh ext4)", "ms/ours", "ms/limit", "populate/limit", 0, true},
+	{"BenchmarkPopulateFresh/tmpfs", "first population vs cp -npr (fresh tmpfs per side, medians)", "ms/ours", "ms/cp", "populate/cp", 0.5, true},
+	{"BenchmarkPopulateFresh/tmpfs", "first population vs the physical limit (fresh tmpfs)", "ms/ours", "ms/limit", "populate/limit", 0, true},
 	{"BenchmarkUpToDate", "start on an up-to-date volume vs re-running cp", "ms/start-big", "ms/cp-rerun", "start/cp-rerun", 0, true},
 	{"BenchmarkUpgrade", "upgrade of 1% of the files vs a population", "ms/upgrade", "ms/populate", "upgrade/populate", 0, true},
 	{"BenchmarkForwardVsJournalctl", "log forwarding vs journalctl -f (lines/s)", "fwd_lines/s", "journalctl_lines/s", "throughput_ratio", 1, false},
