@@ -119,19 +119,7 @@ hooks:
 `), 0o644)
 	results := filepath.Join(dir, "checks.json")
 	var logs syncbuf.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done, err := (&Task{ConfigPath: decl, ResultsFile: results}).Start(ctx, hclog.New(&hclog.LoggerOptions{Output: &logs}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); <-done }()
-	state := func() Result {
-		f, err := Read(results)
-		if err != nil || f == nil || len(f.Checks) != 1 {
-			t.Fatalf("results: %v %+v", err, f)
-		}
-		return f.Checks[0]
-	}
+	state := startOne(t, &Task{ConfigPath: decl, ResultsFile: results}, hclog.New(&hclog.LoggerOptions{Output: &logs}))
 	waitState := func(want string) Result {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -164,6 +152,25 @@ hooks:
 	}
 	if !strings.Contains(logs.String(), "check failing") || !strings.Contains(logs.String(), "check passing again") {
 		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
+// startOne starts task, whose declaration has one check, until the test ends, and returns a
+// reader of that check's published result.
+func startOne(t *testing.T, task *Task, log hclog.Logger) func() Result {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := task.Start(ctx, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return func() Result {
+		f, err := Read(task.ResultsFile)
+		if err != nil || f == nil || len(f.Checks) != 1 {
+			t.Fatalf("results: %v %+v", err, f)
+		}
+		return f.Checks[0]
 	}
 }
 

@@ -100,19 +100,7 @@ checks:
 		}
 		return Gate{UnitActive: active}, nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done, err := (&Task{ConfigPath: decl, ResultsFile: results, Gate: gate}).Start(ctx, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); <-done }()
-	result := func() Result {
-		f, err := Read(results)
-		if err != nil || f == nil || len(f.Checks) != 1 {
-			t.Fatalf("results: %v %+v", err, f)
-		}
-		return f.Checks[0]
-	}
+	result := startOne(t, &Task{ConfigPath: decl, ResultsFile: results, Gate: gate}, hclog.NewNullLogger())
 	time.Sleep(2500 * time.Millisecond) // past the start period, counted from the agent's start
 	if r := result(); hits.Load() != 0 || r.State != Pending || r.Output != "waiting for web.service to start" {
 		t.Fatalf("before its unit started: %d requests, result %+v", hits.Load(), r)
