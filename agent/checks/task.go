@@ -175,7 +175,7 @@ func (t *Task) hookArgv(cfg *config.Config) []string {
 	if t.Self == "" || !h.Confined() {
 		return argv
 	}
-	return confine.Args(t.Self, append([]string{cfg.Volume.Path}, h.Writes...), argv)
+	return confine.Args(t.Self, h.Writable(cfg.Volume.Path), argv)
 }
 
 // runHook runs hooks.check (argv) for one transition; its output goes to the journal.

@@ -326,6 +326,10 @@ type Hook struct {
 // Confined tells whether the hook runs confined to the volume, scratch and Writes.
 func (h *Hook) Confined() bool { return h.Confine == nil || *h.Confine }
 
+// Writable lists what the confined hook may write beneath besides the scratch directories:
+// the volume at volume, then Writes.
+func (h *Hook) Writable(volume string) []string { return append([]string{volume}, h.Writes...) }
+
 // ExecPrefix splits the command into systemd's ExecStart= prefix characters (-, @, :, +, !;
 // systemd.service(5)) and the command line after them.
 func (h *Hook) ExecPrefix() (prefix, rest string) {

@@ -24,7 +24,7 @@ func ConfinedWhy(hook string, argv []string, log []string) string {
 	if !denied {
 		return ""
 	}
-	return "the hook runs confined: it may write only beneath the volume, /tmp, /var/tmp, /run, /dev and the directories of hooks." +
+	return "the hook runs confined: it may write only beneath the volume, " + strings.Join(confine.Scratch, ", ") + " and the directories of hooks." +
 		hook + ".writes; a \"Permission denied\" on a write elsewhere is that. Keep that state on the volume (volume.paths), " +
 		"or declare the directory in hooks." + hook + ".writes (docs/volume.md, \"What hooks may write\")"
 }

@@ -291,10 +291,6 @@ func Generate(cfg *config.Config, o Options) Generated {
 // would otherwise be read as a specifier (%t is the runtime directory, ...).
 func escapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 
-// execArg makes s one literal argument of an Exec*= command line: systemd splits those at
-// spaces, unquotes and C-unescapes each word, then expands % specifiers and $VAR. So % and $
-// are doubled, and a word with a space, quote or backslash is double-quoted with \ and \"
-// escaped (systemd.service(5), "Command Lines").
 // hookExec is a hook's ExecStart= value: its command run through `appagent confine`, which
 // holds its writes beneath the volume, the scratch directories and the hook's writes
 // (agent/confine), unless it is declared confine: false. systemd's prefix characters stay in
@@ -304,13 +300,17 @@ func hookExec(hk *config.Hook, volume string) string {
 		return hk.Command
 	}
 	prefix, rest := hk.ExecPrefix()
-	words := []string{Binary, confine.Command, "--write", execArg(volume)}
-	for _, w := range hk.Writes {
-		words = append(words, "--write", execArg(w))
+	words := confine.Args(Binary, hk.Writable(volume), nil)
+	for i, w := range words {
+		words[i] = execArg(w)
 	}
-	return prefix + strings.Join(append(words, "--", rest), " ")
+	return prefix + strings.Join(append(words, rest), " ")
 }
 
+// execArg makes s one literal argument of an Exec*= command line: systemd splits those at
+// spaces, unquotes and C-unescapes each word, then expands % specifiers and $VAR. So % and $
+// are doubled, and a word with a space, quote or backslash is double-quoted with \ and \"
+// escaped (systemd.service(5), "Command Lines").
 func execArg(s string) string {
 	s = strings.NewReplacer("%", "%%", "$", "$$").Replace(s)
 	if !strings.ContainsAny(s, " \t\"'\\") {
