@@ -4,6 +4,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/appagent/appagent/agent/version.Version=$(VERSION)
 BIN     := bin/appagent
+# appagent kube lives in its own binary (Kubernetes API types: 5 MB that every in-container
+# appagent process would carry); appagent runs it from next to itself or PATH.
+KUBEBIN := bin/appagent-kube
 
 .PHONY: build test test-unit test-integration test-debian13 test-debian11 bench bench-large lint demo demo-stop demo-clean clean
 
@@ -11,6 +14,7 @@ BIN     := bin/appagent
 # 13's); it still reads the journal with libsystemd, loaded at run time (agent/logfwd).
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/appagent
+	CGO_ENABLED=0 $(GO) build -tags appagent_kube -ldflags '$(LDFLAGS)' -o $(KUBEBIN) ./cmd/appagent
 
 # Everything: unit tests, fuzz seeds, the harness's own tests, and the integration tests that
 # boot real systemd containers (systemd-nspawn and podman; needs root and the packages .ci/run
@@ -18,6 +22,7 @@ build:
 # booted and whether the cached root was reused (docs/testing.md).
 test: lint
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v '/integration$$')
+	$(GO) test -count=1 -tags appagent_kube ./cmd/appagent
 	$(GO) test -count=1 -timeout 60m -v ./integration/...
 	$(MAKE) --no-print-directory test-debian13
 	$(MAKE) --no-print-directory test-debian11
@@ -64,12 +69,13 @@ bench-large:
 	@echo; $(GO) run ./internal/benchtable/cmd -scale -large-scale $(BENCH_SCALE) bin/bench-large-1.out bin/bench-large-$(BENCH_SCALE).out
 
 # deadcode (x/tools): no function of the product that only tests reach; a helper only tests
-# need lives in a _test.go file.
+# need lives in a _test.go file. Both binaries: appagent, and appagent-kube (-tags appagent_kube).
 DEADCODE := golang.org/x/tools/cmd/deadcode@v0.52.0
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@out=$$($(GO) run $(DEADCODE) ./cmd/appagent); if [ -n "$$out" ]; then echo "unreachable from cmd/appagent (move test-only helpers into _test.go files, or delete):"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags appagent_kube ./cmd/appagent
+	@out=$$({ $(GO) run $(DEADCODE) ./cmd/appagent; $(GO) run $(DEADCODE) -tags appagent_kube ./cmd/appagent; } | sort -u); if [ -n "$$out" ]; then echo "unreachable from cmd/appagent (move test-only helpers into _test.go files, or delete):"; echo "$$out"; exit 1; fi
 
 # The example wiki (examples/wiki) in one systemd container: build appagent and the image
 # (with a local Debian base when there is no registry; BASE=<image> to use another), run it

@@ -25,13 +25,27 @@ const (
 	DefaultInit       = "/sbin/init"
 )
 
-// Load reads and validates the declaration at path ("" is DefaultPath). On invalid input it
+// Stdin is the path that makes Load read the declaration from standard input (`appagent kube
+// --config -`, fed from an image with `podman run --entrypoint cat`).
+const Stdin = "-"
+
+// Load reads and validates the declaration at path ("" is DefaultPath, Stdin standard
+// input; its problems then name "<stdin>"). On invalid input it
 // returns a *ReportError listing every problem, and no Config.
 func Load(path string) (*Config, error) {
 	if path == "" {
 		path = DefaultPath
 	}
-	data, err := readBounded(path)
+	var (
+		data []byte
+		err  error
+	)
+	if path == Stdin {
+		path = "<stdin>"
+		data, err = readLimited(path, os.Stdin)
+	} else {
+		data, err = readBounded(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config: %w (an image declares itself in %s; see docs/config.md)", err, DefaultPath)
 	}
@@ -324,9 +338,13 @@ func readBounded(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	return readLimited(path, f)
+}
+
+func readLimited(path string, r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s is larger than %d MiB; a declaration is a few kilobytes of settings", path, MaxFileSize>>20)

@@ -1,3 +1,5 @@
+//go:build appagent_kube
+
 package main
 
 import (

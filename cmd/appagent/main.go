@@ -31,8 +31,11 @@ type command struct {
 	help    string // what it does, long form; EXIT STATUS is appended from exits
 	exits   []exitcode.Code
 	anyArgs bool // take arguments although usage names none (init: the base image's CMD is appended)
-	flags   func(fs *flag.FlagSet)
-	run     func(ctx context.Context, env *cmdEnv, args []string) error
+	// passthrough: run gets the arguments unparsed, --help included (kube hands them on to
+	// appagent-kube, which owns its flags and help).
+	passthrough bool
+	flags       func(fs *flag.FlagSet)
+	run         func(ctx context.Context, env *cmdEnv, args []string) error
 }
 
 // cmdEnv is what a command may touch of the process.
@@ -59,8 +62,18 @@ func main() {
 	if filepath.Base(os.Args[0]) == "init" {
 		os.Exit(int(runCommand(cmdInit(), os.Args[1:])))
 	}
+	// appagent-kube is appagent built with the kube command (cmd_kube.go), run by that name.
+	if filepath.Base(os.Args[0]) == kubeBinary {
+		os.Exit(int(runCommand(cmdKube(), os.Args[1:])))
+	}
 	os.Exit(int(dispatch(os.Args[1:])))
 }
+
+// kubeBinary is the name of the binary that holds the kube command (cmd_kube_exec.go says why).
+const kubeBinary = "appagent-kube"
+
+// kubeSummary is the kube command's line in the command list, the same in both binaries.
+const kubeSummary = "print the Kubernetes objects (or an OpenShift Template) that deploy the image"
 
 func dispatch(args []string) exitcode.Code {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -68,6 +81,9 @@ func dispatch(args []string) exitcode.Code {
 			c := find(args[1])
 			if c == nil {
 				return unknownCommand(args[1])
+			}
+			if c.passthrough {
+				return runCommand(c, []string{"--help"})
 			}
 			printHelp(os.Stdout, c)
 			return exitcode.OK
@@ -113,6 +129,9 @@ func runCommand(c *command, args []string) exitcode.Code {
 
 func runCommandTo(c *command, args []string, stdout, stderr io.Writer) exitcode.Code {
 	env := &cmdEnv{stdout: stdout, stderr: stderr}
+	if c.passthrough {
+		return reportError(c, env, c.run(context.Background(), env, args))
+	}
 	fs := flag.NewFlagSet("appagent "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if c.flags != nil {
@@ -151,14 +170,18 @@ func runCommandTo(c *command, args []string, stdout, stderr io.Writer) exitcode.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := c.run(ctx, env, fs.Args())
+	return reportError(c, env, c.run(ctx, env, fs.Args()))
+}
+
+// reportError prints a command's error (as JSON with --json) and returns its exit code.
+func reportError(c *command, env *cmdEnv, err error) exitcode.Code {
 	code := exitcode.Of(err)
 	// errReported: the command printed its answer already (status, doctor); only the code is left.
 	if err != nil && !errors.Is(err, errReported) {
 		if env.json {
-			writeJSONError(stdout, code, err)
+			writeJSONError(env.stdout, code, err)
 		} else {
-			fmt.Fprintf(stderr, "appagent %s: %v\n", c.name, err)
+			fmt.Fprintf(env.stderr, "appagent %s: %v\n", c.name, err)
 		}
 	}
 	return code
