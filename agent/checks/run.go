@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -32,30 +31,17 @@ func run(ctx context.Context, c config.Check) (bool, string) {
 	return ok, oneLine(out)
 }
 
-// probeTransport asks for "Connection: close" and keeps no idle connection: a check left
-// behind as an open keep-alive holds a server's worker, which then outlives the server's
-// graceful stop (seen with Apache: systemd had to SIGKILL the worker at every container
-// stop). It uses no proxy: the environment's proxy is not the application's.
-var probeTransport = &http.Transport{DisableKeepAlives: true, Proxy: nil, ForceAttemptHTTP2: false,
-	TLSHandshakeTimeout: 10 * time.Second}
-
 func runKind(ctx context.Context, c config.Check) (bool, string) {
 	switch {
 	case c.HTTP != "":
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.HTTP, nil)
+		code, err := httpStatus(ctx, c.HTTP)
 		if err != nil {
 			return false, err.Error()
 		}
-		client := &http.Client{Transport: probeTransport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err.Error()
+		if slices.Contains(c.Status, code) {
+			return true, fmt.Sprintf("HTTP %d", code)
 		}
-		resp.Body.Close()
-		if slices.Contains(c.Status, resp.StatusCode) {
-			return true, fmt.Sprintf("HTTP %d", resp.StatusCode)
-		}
-		return false, fmt.Sprintf("HTTP %d, want %s", resp.StatusCode, statusList(c.Status))
+		return false, fmt.Sprintf("HTTP %d, want %s", code, statusList(c.Status))
 	case c.TCP != "":
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", c.TCP)

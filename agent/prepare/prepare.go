@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/appagent/appagent/agent/checks"
 	"github.com/appagent/appagent/agent/config"
 	"github.com/appagent/appagent/agent/diff"
 	"github.com/appagent/appagent/agent/exitcode"
@@ -47,6 +48,7 @@ func Prepare(o Options) error {
 	if err := op(o.Out, "check parameter defaults and the volume paths", func() error {
 		rep := params.CheckDeclarations(cfg)
 		rep.Merge(upgrade.CheckPaths(o.Root, cfg))
+		rep.Merge(checks.CheckImage(o.Root, cfg))
 		for _, w := range rep.Warnings() {
 			fmt.Fprintln(o.Out, w.String())
 		}
