@@ -92,10 +92,11 @@ const (
 	// entry read. sd-journal keeps the windows of the journal files it mapped, and every
 	// page read stays in the process's RSS (RssShmem: the volatile journal is on tmpfs);
 	// reading a 100,000-line burst added 20 MB. Reopening costs a few milliseconds. At
-	// 20,000 the burst still peaked at 6.1 MB of journal pages, at 5,000 at 2.8 MB (the
-	// agent's peak RSS 25.7 -> 22.7 MB), with no throughput change the runs could tell
-	// from their noise (BenchmarkForwardVsJournalctl, 2026-12-02).
-	sdRecycle = 5000
+	// 20,000 the burst still peaked at 6.1 MB of journal pages, at 5,000 at 2.8 MB, at 2,000
+	// at 2.3 MB (the agent's peak RSS 25.7 -> 22.7 -> about 22 MB with the rest unchanged),
+	// with no throughput change the runs could tell from their noise
+	// (BenchmarkForwardVsJournalctl, 2026-12-02).
+	sdRecycle = 2000
 )
 
 // sdFields are the fields an entry is read with (fieldsWanted, in the export format).

@@ -35,6 +35,7 @@ var Rows = []Row{
 	{"BenchmarkForwardVsJournalctl", "log forwarding vs journalctl -f (lines/s)", "fwd_lines/s", "journalctl_lines/s", "throughput_ratio", 1, false},
 	{"BenchmarkForwardVsJournalctl", "p99 latency vs journalctl -f (ms)", "fwd_p99_ms", "journalctl_p99_ms", "p99_ratio", 1, true},
 	{"BenchmarkForwardVsJournalctl", "the agent's peak RSS while forwarding (MB)", "agent_peak_rss_MB", "", "", 16, true},
+	{"BenchmarkForwardVsJournalctl", "the agent's CPU time for the 100,000-line burst (ms)", "agent_cpu_burst_ms", "", "", 0, true},
 	{"BenchmarkJournalDir", "forwarding a stored journal vs journalctl (entries/s)", "fwd_entries/s", "journalctl_entries/s", "throughput_ratio", 1, false},
 	{"BenchmarkSDJournalReaders", "purego journal reader vs the cgo one (entries/s)", "purego_entries/s", "cgo_entries/s", "readers_ratio", 0.9, false},
 	{"BenchmarkDiff", "appagent diff vs find -printf (ms; ratio find/diff)", "ms/diff", "ms/find", "x_find", 0, false},
