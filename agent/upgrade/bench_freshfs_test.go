@@ -30,6 +30,10 @@ func freshFSSize() string { return fmt.Sprintf("%dM", 1500*benchtree.Scale()) }
 func mountFresh(b *testing.B, kind, name string) *freshFS {
 	b.Helper()
 	f := &freshFS{kind: kind, dir: filepath.Join(benchCache, "freshfs-"+name)}
+	// A run that was killed left its filesystem mounted here: unmount it (and any under it)
+	// rather than mount on top of it.
+	for i := 0; i < 8 && exec.Command("umount", "-l", f.dir).Run() == nil; i++ {
+	}
 	os.RemoveAll(f.dir)
 	if err := os.MkdirAll(f.dir, 0o755); err != nil {
 		b.Fatal(err)

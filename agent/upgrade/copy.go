@@ -11,8 +11,7 @@ import (
 
 // The copy engine copies one template entry (trusted, by absolute path) to a name in a
 // volume directory fd, preserving type, mode, owner, timestamps and xattrs (ACLs are the
-// system.posix_acl_* xattrs). Regular files go through copy_file_range, which is an in-kernel
-// copy (a reflink on filesystems that have them) and falls back to read/write.
+// system.posix_acl_* xattrs). Regular files are copied in the kernel (copyData).
 
 // notRoot: ownership and some xattrs cannot be set; tests run as a normal user then.
 var notRoot = os.Geteuid() != 0
@@ -44,20 +43,22 @@ func copyFileAt(src string, dfd int, name string) (int64, error) {
 	return n, setTimesAt(dfd, name, &st)
 }
 
+// copyData copies the size bytes of sfd (its size when opened: a file that shrank since is
+// copied as it is) to dst, in the kernel where it can: copy_file_range (a reflink on
+// filesystems that have them), else sendfile, else read/write. sendfile is where
+// copy_file_range refuses two filesystems (EXDEV: an image's template and a volume always
+// are two); it moves the bytes from page cache to page cache, where read/write copied them
+// into this process and out again (0.47 s of a 27,000-file population's 1.26 s of CPU).
 func copyData(sfd, dst int, size int64) (int64, error) {
 	var done int64
 	for done < size {
-		chunk := size - done
-		if chunk > 1<<30 {
-			chunk = 1 << 30
-		}
-		n, err := unix.CopyFileRange(sfd, nil, dst, nil, int(chunk), 0)
+		n, err := unix.CopyFileRange(sfd, nil, dst, nil, chunkOf(size-done), 0)
 		if err != nil {
 			if err == unix.EINTR {
 				continue
 			}
 			if err == unix.EXDEV || err == unix.ENOSYS || err == unix.EINVAL || err == unix.EOPNOTSUPP {
-				m, err := copyRW(sfd, dst)
+				m, err := copySendfile(sfd, dst, size-done)
 				return done + m, err
 			}
 			return done, err
@@ -70,13 +71,40 @@ func copyData(sfd, dst int, size int64) (int64, error) {
 	return done, nil
 }
 
-func copyRW(sfd, dst int) (int64, error) {
+// chunkOf bounds one call's length: the system calls take an int, and 1 GiB keeps a call short.
+func chunkOf(rest int64) int { return int(min(rest, 1<<30)) }
+
+// copySendfile copies size bytes from sfd's offset to dst with sendfile, falling back to
+// read/write where sendfile cannot (EINVAL: a filesystem without splice support).
+func copySendfile(sfd, dst int, size int64) (int64, error) {
+	var done int64
+	for done < size {
+		n, err := unix.Sendfile(dst, sfd, nil, chunkOf(size-done))
+		if err != nil {
+			if err == unix.EINTR || err == unix.EAGAIN {
+				continue
+			}
+			if done == 0 && (err == unix.EINVAL || err == unix.ENOSYS || err == unix.EOPNOTSUPP) {
+				return copyRW(sfd, dst, size)
+			}
+			return done, err
+		}
+		if n == 0 {
+			break // the file shrank
+		}
+		done += int64(n)
+	}
+	return done, nil
+}
+
+// copyRW is the copy through this process's memory, for filesystems that splice nothing.
+func copyRW(sfd, dst int, size int64) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	var done int64
-	for {
-		n, err := unix.Read(sfd, buf)
+	for done < size {
+		n, err := unix.Read(sfd, buf[:min(int64(len(buf)), size-done)])
 		if err == unix.EINTR {
 			continue
 		}
@@ -84,7 +112,7 @@ func copyRW(sfd, dst int) (int64, error) {
 			return done, err
 		}
 		if n == 0 {
-			return done, nil
+			return done, nil // the file shrank
 		}
 		for w := 0; w < n; {
 			m, err := unix.Write(dst, buf[w:n])
@@ -98,6 +126,7 @@ func copyRW(sfd, dst int) (int64, error) {
 		}
 		done += int64(n)
 	}
+	return done, nil
 }
 
 // setMetaFd gives dst the owner, xattrs and mode of src (fds of a file or directory).

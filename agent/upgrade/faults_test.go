@@ -30,13 +30,13 @@ import (
 
 // faultCalls are the system calls populate and upgrade make that change the volume.
 var faultCalls = []string{
-	"mkdirat", "openat", "write", "pwrite64", "copy_file_range", "fchown", "fchownat", "fchmod", "fchmodat",
+	"mkdirat", "openat", "write", "pwrite64", "copy_file_range", "sendfile", "fchown", "fchownat", "fchmod", "fchmodat",
 	"fsetxattr", "setxattr", "utimensat", "linkat", "symlinkat", "mknodat", "renameat", "renameat2", "unlinkat",
 	"fsync", "syncfs",
 }
 
 // enospcCalls are those of faultCalls that can fail for want of space.
-var enospcCalls = []string{"mkdirat", "openat", "write", "pwrite64", "copy_file_range", "fsetxattr", "setxattr", "linkat", "symlinkat", "mknodat", "renameat", "renameat2"}
+var enospcCalls = []string{"mkdirat", "openat", "write", "pwrite64", "copy_file_range", "sendfile", "fsetxattr", "setxattr", "linkat", "symlinkat", "mknodat", "renameat", "renameat2"}
 
 // richImage makes an image root whose volume paths have owners, special modes, an xattr,
 // hard links, a symlink and a fifo, then runs Prepare on it. v2 changes modes, owners and

@@ -6,8 +6,10 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -114,11 +116,19 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 		}
 	}
 
-	for _, d := range dirs { // sorted: parents first
-		if err := v.mkdir(d.dst, 0o700); err != nil {
-			return fmt.Errorf("creating %s: %w", v.abs(d.dst), err)
+	workers := 2 * runtime.NumCPU()
+	if workers < 4 {
+		workers = 4
+	}
+	// Directories level by level, parents first; a level's directories in parallel.
+	if err := byDepth(len(dirs), func(i int) string { return dirs[i].dst }, false, workers, func(i int) error {
+		if err := v.mkdir(dirs[i].dst, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", v.abs(dirs[i].dst), err)
 		}
 		pr.add(0)
+		return nil
+	}); err != nil {
+		return err
 	}
 
 	work := make(chan []item)
@@ -131,10 +141,6 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 			firstErr = err
 		}
 		mu.Unlock()
-	}
-	workers := 2 * runtime.NumCPU()
-	if workers < 4 {
-		workers = 4
 	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -198,11 +204,16 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 		pr.add(0)
 	}
 
-	for i := len(dirs) - 1; i >= 0; i-- {
+	// Children before parents (a directory made read-only would refuse a non-root run its
+	// children), a level's directories in parallel.
+	if err := byDepth(len(dirs), func(i int) string { return dirs[i].dst }, true, workers, func(i int) error {
 		d := dirs[i]
 		if err := v.at(d.dst, func(dfd int, name string) error { return setDirMetaAt(src(d.rel), dfd, name) }); err != nil {
 			return fmt.Errorf("directory %s: %w", v.abs(d.dst), err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 
 	// Data and metadata reach the disk before a listed path appears in place.
@@ -220,4 +231,62 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 		}
 	}
 	return v.removeAll(dirStaging)
+}
+
+// byDepth runs f for the n paths pathOf names, level by level of their depth (shallowest
+// first, or deepest with deepestFirst), the paths of one level on up to workers goroutines.
+// A level starts when the one before it ended; the first error ends the run. The 2,800
+// directories of a 27,000-file tree took two serial passes of a population before.
+func byDepth(n int, pathOf func(int) string, deepestFirst bool, workers int, f func(int) error) error {
+	levels := map[int][]int{}
+	var depths []int
+	for i := 0; i < n; i++ {
+		d := strings.Count(pathOf(i), "/")
+		if _, ok := levels[d]; !ok {
+			depths = append(depths, d)
+		}
+		levels[d] = append(levels[d], i)
+	}
+	sort.Ints(depths)
+	if deepestFirst {
+		slices.Reverse(depths)
+	}
+	for _, d := range depths {
+		idx := levels[d]
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			first   error
+			next    int
+			nworker = min(workers, len(idx))
+		)
+		for w := 0; w < nworker; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					mu.Lock()
+					if first != nil || next == len(idx) {
+						mu.Unlock()
+						return
+					}
+					i := idx[next]
+					next++
+					mu.Unlock()
+					if err := f(i); err != nil {
+						mu.Lock()
+						if first == nil {
+							first = err
+						}
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if first != nil {
+			return first
+		}
+	}
+	return nil
 }

@@ -58,7 +58,10 @@ type image struct {
 	migrations string
 	format     int
 	manifest   *Manifest // loaded on demand
-	metaDir    string
+	// manifestRaw is the manifest's file as read: a population records these bytes on the
+	// volume rather than encoding the parsed manifest again (writeImageManifest).
+	manifestRaw []byte
+	metaDir     string
 }
 
 func loadImage(o *Options) (*image, error) {
@@ -95,8 +98,22 @@ func (im *image) loadManifest() (*Manifest, error) {
 	if m.BuildID != im.buildID {
 		return nil, exitcode.Withf(exitcode.Config, "%s is for build %s but the image's build id is %s; run `appagent prepare` again", name, m.BuildID, im.buildID)
 	}
-	im.manifest = m
+	im.manifest, im.manifestRaw = m, data
 	return m, nil
+}
+
+// writeImageManifest records the image's manifest on the volume as the image holds it:
+// ParseManifest accepted these bytes, and encoding 27,000 entries again cost 0.06 s of a
+// population's serial time (the volume's copy is parsed as untrusted when it is read back).
+func writeImageManifest(v *vfs, im *image) error {
+	m, err := im.loadManifest()
+	if err != nil {
+		return err
+	}
+	if im.manifestRaw == nil { // not read from a file (a test's image)
+		return writeManifest(v, m)
+	}
+	return v.writeFileAtomic(fileManifest, im.manifestRaw, 0o600)
 }
 
 // upToDate is the fast path of every start after the first: two small reads and a stat, no
@@ -306,7 +323,7 @@ func doPopulate(v *vfs, im *image, st *volState, p *Plan, o *Options) error {
 	// The format before the manifest: a volume with a manifest always has its format.
 	if err == nil {
 		if err = writeFormat(v, im.format); err == nil {
-			if err = writeManifest(v, m); err == nil {
+			if err = writeImageManifest(v, im); err == nil {
 				err = commit(v, m)
 			}
 		}
