@@ -101,15 +101,12 @@ func (m *Manifest) Bytes() int64 {
 // be clean and relative, types known, entries unique; a bad manifest is an error that says
 // which entry is wrong.
 func ParseManifest(name string, data []byte) (*Manifest, error) {
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%s: not a valid appagent manifest: %w", name, err)
-	}
-	// appagent writes one JSON object; anything after it is damage or a plant, not data.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: not a valid appagent manifest: data after its end (at byte %d)", name, dec.InputOffset())
+	m, ok := decodeCanonical(data)
+	if !ok {
+		var err error
+		if m, err = decodeJSON(name, data); err != nil {
+			return nil, err
+		}
 	}
 	if m.Version != ManifestVersion {
 		return nil, fmt.Errorf("%s: manifest version %d is not known to this appagent (it knows %d)", name, m.Version, ManifestVersion)
@@ -148,8 +145,26 @@ func ParseManifest(name string, data []byte) (*Manifest, error) {
 			return nil, fmt.Errorf("%s: paths[%d]: %q is not a clean relative path", name, i, p)
 		}
 	}
-	sort.Slice(m.Entries, func(i, j int) bool { return m.Entries[i].Path < m.Entries[j].Path })
+	if less := func(i, j int) bool { return m.Entries[i].Path < m.Entries[j].Path }; !sort.SliceIsSorted(m.Entries, less) {
+		sort.Slice(m.Entries, less) // appagent writes them sorted; one check is cheaper than a sort
+	}
 	return &m, nil
+}
+
+// decodeJSON reads a manifest with encoding/json: the reference decodeCanonical is held to,
+// and the reader of every file in another layout.
+func decodeJSON(name string, data []byte) (Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return m, fmt.Errorf("%s: not a valid appagent manifest: %w", name, err)
+	}
+	// appagent writes one JSON object; anything after it is damage or a plant, not data.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return m, fmt.Errorf("%s: not a valid appagent manifest: data after its end (at byte %d)", name, dec.InputOffset())
+	}
+	return m, nil
 }
 
 // Marshal renders the manifest as JSON, one entry a line so a diff of two manifests reads well.
