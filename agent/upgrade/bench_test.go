@@ -38,6 +38,9 @@ var benchTrees = map[string]*benchTree{}
 // makeBenchImage returns an image root with a prepared template (cached on disk by key).
 func makeBenchImage(b *testing.B, key string, nSmall, nLarge int, from string, change float64) *benchTree {
 	b.Helper()
+	if err := benchtree.Lock(); err != nil {
+		b.Fatal(err)
+	}
 	if t := benchTrees[key]; t != nil {
 		return t
 	}
