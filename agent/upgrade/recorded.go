@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/appagent/appagent/agent/exitcode"
+	"golang.org/x/sys/unix"
 )
 
 // The fast path of a start trusts the volume's build id and never reads its manifest, so a
@@ -83,6 +85,10 @@ func sameAsImage(v *vfs, imageCopy string) (bool, error) {
 	if ist.Size() != vsize {
 		return false, nil
 	}
+	if same, ok := sameMapped(imf, vf, vsize); ok {
+		return same, nil
+	}
+	// A filesystem that maps no file: read both in chunks.
 	const chunk = 256 << 10
 	a, b := make([]byte, chunk), make([]byte, chunk)
 	for {
@@ -101,6 +107,36 @@ func sameAsImage(v *vfs, imageCopy string) (bool, error) {
 			return false, &errRecordDamaged{path: v.abs(fileManifest), reason: "cannot be read: " + errB.Error()}
 		}
 	}
+}
+
+// sameMapped compares two files of size bytes through read-only mappings, with no copy into
+// this process: the chunked reads copied both manifests at every start, 100 MB for a
+// 270,000-file tree, and made the start grow faster than the tree (make bench-large: 1.29x
+// the growth of re-running cp). A fault while reading a mapping (the volume's file cut short
+// meanwhile) is a difference, never a crash. ok is false when a file cannot be mapped.
+func sameMapped(a, b *os.File, size int64) (same, ok bool) {
+	if size == 0 {
+		return true, true
+	}
+	ma, err := unix.Mmap(int(a.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return false, false
+	}
+	defer unix.Munmap(ma)
+	mb, err := unix.Mmap(int(b.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return false, false
+	}
+	defer unix.Munmap(mb)
+	_ = unix.Madvise(ma, unix.MADV_SEQUENTIAL)
+	_ = unix.Madvise(mb, unix.MADV_SEQUENTIAL)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			same, ok = false, true
+		}
+	}()
+	return bytes.Equal(ma, mb), true
 }
 
 // repairRecorded rewrites a damaged manifest of an up-to-date volume from the image's copy.

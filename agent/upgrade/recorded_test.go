@@ -1,7 +1,9 @@
 package upgrade
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -70,4 +72,42 @@ func TestDamagedManifestFoundAndRepaired(t *testing.T) {
 
 func readBuildIDFile(t *testing.T, root string) string {
 	return strings.TrimSpace(read(t, root+ImageMetaDir+"/build-id"))
+}
+
+// sameMapped: equal bytes, a difference in the last byte, and a file shorter than its mapping
+// (cut short after its size was taken: reading past its end faults), which is a difference,
+// not a crash.
+func TestSameMapped(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) *os.File {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	data := bytes.Repeat([]byte("manifest "), 3*4096/9+1)
+	other := append([]byte{}, data...)
+	other[len(other)-1] ^= 1
+	a, b, c := write("a", data), write("b", data), write("c", other)
+	short := write("short", data[:4096]) // its first page equal: the compare reads on into the second
+	n := int64(len(data))
+	for _, tc := range []struct {
+		name     string
+		x, y     *os.File
+		same, ok bool
+	}{
+		{"equal", a, b, true, true},
+		{"last byte differs", a, c, false, true},
+		{"cut short", a, short, false, true},
+	} {
+		if same, ok := sameMapped(tc.x, tc.y, n); same != tc.same || ok != tc.ok {
+			t.Errorf("%s: same %v ok %v, want %v %v", tc.name, same, ok, tc.same, tc.ok)
+		}
+	}
 }
