@@ -4,8 +4,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/appagent/appagent/agent/version.Version=$(VERSION)
 BIN     := bin/appagent
-# appagent kube lives in its own binary (Kubernetes API types: 5 MB that every in-container
-# appagent process would carry); appagent runs it from next to itself or PATH.
+# appagent kube lives in its own binary: the Kubernetes API types are 5 MB of binary and 3 MB
+# of memory that every in-container appagent process would carry; appagent runs it from next
+# to itself or PATH.
 KUBEBIN := bin/appagent-kube
 
 .PHONY: build test test-unit test-integration test-debian13 test-debian11 bench bench-large lint demo demo-stop demo-clean clean

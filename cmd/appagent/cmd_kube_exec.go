@@ -20,7 +20,8 @@ const kubeExecEnv = "APPAGENT_KUBE_EXEC"
 
 // cmdKube in the in-container appagent hands the command line to appagent-kube, next to this
 // binary or in PATH, as git and kubectl run their plugins: the Kubernetes API types it needs
-// would make every appagent process in the container 4 MB larger (docs/performance.md).
+// would make the binary 5 MB and every appagent process in the container 3 MB larger
+// (docs/performance.md).
 func cmdKube() *command {
 	return &command{
 		name:        "kube",
@@ -58,7 +59,7 @@ func findKube() (string, error) {
 	if !errors.Is(err, exec.ErrNotFound) {
 		return "", err
 	}
-	return "", fmt.Errorf(`the kube command is the separate binary %s (the Kubernetes API types would make the in-container agent 4 MB larger), and it is neither next to %s nor in PATH.
+	return "", fmt.Errorf(`the kube command is the separate binary %s (the Kubernetes API types would make the in-container agent 3 MB larger), and it is neither next to %s nor in PATH.
 Install it beside appagent where you run kube (make build writes bin/%s); an image needs none: give
 it the image's declaration with
     podman run --rm --entrypoint cat IMAGE /etc/appagent/appagent.yaml | appagent kube --config - --image IMAGE`, kubeBinary, self, kubeBinary)
