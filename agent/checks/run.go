@@ -22,13 +22,24 @@ func run(ctx context.Context, c config.Check) (bool, string) {
 	defer cancel()
 	start := time.Now()
 	ok, out := runKind(ctx, c)
-	if !ok && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if !ok && timedOut(ctx) {
 		out = fmt.Sprintf("no answer within %s", c.Timeout.Duration)
 	}
 	if ok && out == "" {
 		out = fmt.Sprintf("ok in %s", time.Since(start).Round(time.Millisecond))
 	}
 	return ok, oneLine(out)
+}
+
+// timedOut says whether the check's time ran out. ctx.Err() alone is not enough: an HTTP
+// check's connection has the context's deadline as its own, and its read can fail with
+// "i/o timeout" a moment before the context's timer marks the context done.
+func timedOut(ctx context.Context) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func runKind(ctx context.Context, c config.Check) (bool, string) {
