@@ -217,6 +217,7 @@ func populate(v *vfs, tmpl string, m *Manifest, pr *progress) error {
 	}
 
 	// Data and metadata reach the disk before a listed path appears in place.
+	pr.flushing()
 	if err := v.syncfs(); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ type progress struct {
 	files      atomic.Int64
 	bytes      atomic.Int64
 	start      time.Time
+	flushStart atomic.Int64 // unix nanoseconds when the flush to disk began; 0 before
 	stop       chan struct{}
 	done       sync.WaitGroup
 
@@ -50,6 +51,11 @@ func startProgress(out io.Writer, what string, files, bytes int64, every time.Du
 			case <-p.stop:
 				return
 			case <-t.C:
+				if f := p.flushStart.Load(); f != 0 {
+					fmt.Fprintf(p.out, "appagent: %s: all %d files copied; flushing them to disk for %s\n", p.what,
+						p.files.Load(), time.Since(time.Unix(0, f)).Round(time.Second))
+					continue
+				}
 				fmt.Fprintf(p.out, "appagent: %s: %d of %d files, %s of %s\n", p.what,
 					p.files.Load(), p.totalFiles, mb(p.bytes.Load()), mb(p.totalBytes))
 			}
@@ -68,12 +74,25 @@ func (p *progress) add(n int64) {
 	}
 }
 
-// finish stops the ticker and prints the summary line.
+// flushing marks the end of the copy and the start of the flush to disk: on a disk the flush
+// can take longer than the copy (issue 15: 0.8 s of a 1.4 s population of 530 MB), and a
+// person watching a slow first start should see which of the two the time goes to.
+func (p *progress) flushing() { p.flushStart.Store(time.Now().UnixNano()) }
+
+// finish stops the ticker and prints the summary line, with the copy's and the flush's
+// shares when there was a flush.
 func (p *progress) finish() {
 	close(p.stop)
 	p.done.Wait()
-	fmt.Fprintf(p.out, "appagent: %s: done, %d files, %s in %s\n", p.what, p.files.Load(), mb(p.bytes.Load()),
-		time.Since(p.start).Round(time.Millisecond))
+	end := time.Now()
+	split := ""
+	if f := p.flushStart.Load(); f != 0 {
+		fs := time.Unix(0, f)
+		split = fmt.Sprintf(" (copied in %s, flushed to disk in %s)", fs.Sub(p.start).Round(time.Millisecond),
+			end.Sub(fs).Round(time.Millisecond))
+	}
+	fmt.Fprintf(p.out, "appagent: %s: done, %d files, %s in %s%s\n", p.what, p.files.Load(), mb(p.bytes.Load()),
+		end.Sub(p.start).Round(time.Millisecond), split)
 }
 
 func mb(n int64) string {

@@ -413,10 +413,40 @@ func TestProgressLines(t *testing.T) {
 	if !strings.Contains(s, "appagent: populating /data: 1 of 10 files, 1.0 MB of 2.0 MB") && !strings.Contains(s, "2 of 10 files") {
 		t.Errorf("no progress line:\n%s", s)
 	}
-	if !strings.Contains(s, "done, 2 files, 2.0 MB") {
-		t.Errorf("no summary line:\n%s", s)
+	if !strings.Contains(s, "done, 2 files, 2.0 MB") || strings.Contains(s, "flushed") {
+		t.Errorf("no summary line, or a flush that did not happen:\n%s", s)
 	}
 }
+
+// After the copy, a slow flush to disk is said as such while it runs, and the summary gives
+// the copy's and the flush's times, which add up to the whole.
+func TestProgressLinesFlush(t *testing.T) {
+	var out syncbuf.Buffer
+	p := startProgress(&out, "populating /data", 2, 2e6, 5*time.Millisecond)
+	p.add(1e6)
+	p.add(1e6)
+	p.flushing()
+	time.Sleep(30 * time.Millisecond)
+	p.finish()
+	s := out.String()
+	if !strings.Contains(s, "appagent: populating /data: all 2 files copied; flushing them to disk for ") {
+		t.Errorf("no flushing line:\n%s", s)
+	}
+	var total, copied, flushed time.Duration
+	var tot, cp, fl string
+	for _, l := range strings.Split(s, "\n") {
+		if _, err := fmt.Sscanf(l, "appagent: populating /data: done, 2 files, 2.0 MB in %s (copied in %s flushed to disk in %s", &tot, &cp, &fl); err == nil {
+			total, _ = time.ParseDuration(tot)
+			copied, _ = time.ParseDuration(strings.TrimSuffix(cp, ","))
+			flushed, _ = time.ParseDuration(strings.TrimSuffix(fl, ")"))
+		}
+	}
+	if flushed < 30*time.Millisecond || copied > flushed || absDur(total-copied-flushed) > 2*time.Millisecond {
+		t.Errorf("summary %v = copy %v + flush %v? in:\n%s", total, copied, flushed, s)
+	}
+}
+
+func absDur(x time.Duration) time.Duration { return max(x, -x) }
 
 func TestAdoptVolumeWithoutManifest(t *testing.T) {
 	root1, cfg1 := testImage(t, filesV1, yamlV1)
