@@ -426,10 +426,15 @@ func TestProgressLinesFlush(t *testing.T) {
 	p.add(1e6)
 	p.add(1e6)
 	p.flushing()
+	// Wait for the ticker's line (however loaded the machine) and at least 30 ms of flush.
+	const flushing = "appagent: populating /data: all 2 files copied; flushing them to disk for "
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), flushing) && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 	time.Sleep(30 * time.Millisecond)
 	p.finish()
 	s := out.String()
-	if !strings.Contains(s, "appagent: populating /data: all 2 files copied; flushing them to disk for ") {
+	if !strings.Contains(s, flushing) {
 		t.Errorf("no flushing line:\n%s", s)
 	}
 	var total, copied, flushed time.Duration
